@@ -1,0 +1,1 @@
+"""End-to-end demos: digits, handwriting, saliency, filters, gradient flow."""

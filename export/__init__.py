@@ -1,0 +1,1 @@
+"""Keras model -> .tflite, and running it with the LiteRT interpreter."""

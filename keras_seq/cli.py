@@ -1,0 +1,45 @@
+"""The ``keras-seq`` command line.
+
+This is the one module that composes ``keras_seq``, ``export`` and ``demos``.
+Each subcommand lives beside the code it drives, in a module with
+``add_arguments(parser)`` and ``run(args) -> int`` whose top level imports
+nothing heavy, so ``keras-seq --help`` does not load TensorFlow.
+"""
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "data": ("keras_seq.datasets.command", "show the bundled datasets"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-seq",
+        description="Hand-written CNN/RNN Keras layers, TFLite export and saliency demos.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub)
+        sub.set_defaults(module=module)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.module.run(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"keras-seq {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training tools: clipping, gradient-norm monitoring, truncated BPTT, gradient flow."""
