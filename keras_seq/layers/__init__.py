@@ -6,5 +6,11 @@ Every layer is registered serializable under the package ``keras_seq``, so a
 """
 
 # --- convolutional layers (filter bank, LeNet, 1x1 bottleneck) ---
+from keras_seq.layers.bottleneck import Bottleneck1x1  # noqa: F401
+from keras_seq.layers.connection_table import LENET_C3_TABLE, ConnectionTableConv2D  # noqa: F401
+from keras_seq.layers.filter_bank import KERNEL_NAMES, filter_bank  # noqa: F401
+from keras_seq.layers.fixed_conv import FixedConv2D  # noqa: F401
+from keras_seq.layers.scaled_tanh import scaled_tanh  # noqa: F401
+from keras_seq.layers.subsampling import Subsampling2D  # noqa: F401
 
 # --- recurrent layers (cells, sequence layers, deep and bidirectional) ---
