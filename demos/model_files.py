@@ -1,0 +1,59 @@
+"""Load a saved Keras model for a demo and check it is the kind the demo needs."""
+
+import pathlib
+
+DIGIT_INPUT = (28, 28, 1)
+DIGIT_CLASSES = 10
+LETTER_INPUT = (16, 8, 1)
+LETTER_CLASSES = 26
+
+
+def load_keras_model(path):
+    """Load a ``.keras`` file (safe mode, keras_seq layers registered).
+
+    Raises ``OSError`` when the file is missing and ``ValueError`` when it is
+    not a readable Keras model file.
+    """
+    import keras
+
+    import keras_seq.layers  # noqa: F401  (registers the custom layers for loading)
+    import keras_seq.models  # noqa: F401
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise OSError(f"--model {str(path)!r} does not exist")
+    if path.suffix != ".keras":
+        raise ValueError(f"--model {str(path)!r} is not a .keras model file (got suffix {path.suffix!r})")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # zip, json and deserialisation errors alike
+        raise ValueError(f"--model {str(path)!r} cannot be loaded as a Keras model: {error}") from error
+
+
+def load_digit_model(path):
+    """Load a digit classifier: input (N, 28, 28, 1), output softmax over 10."""
+    model = load_keras_model(path)
+    check_model_shapes(model, DIGIT_INPUT, DIGIT_CLASSES, f"--model {str(path)!r}", "a digit model")
+    return model
+
+
+def load_handwriting_model(path):
+    """Load a handwriting model: input (N, T, 16, 8, 1), output (N, T, 26)."""
+    model = load_keras_model(path)
+    check_model_shapes(model, (None,) + LETTER_INPUT, LETTER_CLASSES, f"--model {str(path)!r}",
+                       "a handwriting model")
+    return model
+
+
+def check_model_shapes(model, input_shape, num_classes, what, kind):
+    """Raise ``ValueError`` unless ``model`` maps one input of ``input_shape`` to ``num_classes``."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"{what} is not {kind}: it has {len(model.inputs)} inputs and "
+                         f"{len(model.outputs)} outputs, expected 1 and 1")
+    got_input = tuple(model.inputs[0].shape[1:])
+    got_classes = model.outputs[0].shape[-1]
+    if got_input != tuple(input_shape) or got_classes != num_classes:
+        raise ValueError(
+            f"{what} is not {kind}: it maps inputs of shape {got_input} to {got_classes} "
+            f"outputs, expected {tuple(input_shape)} -> {num_classes} classes"
+        )

@@ -1,0 +1,219 @@
+"""Occlusion sensitivity through any predict function, e.g. a ``.tflite`` model.
+
+Occlusion needs only forward passes, so it explains the *deployed* model as
+the LiteRT runtime runs it (int8 weights and all), where gradients are not
+available. A ``patch x patch`` square of the image is set to ``fill`` at every
+position on a ``stride`` grid; the map at pixel ``(i, j)`` is the mean drop of
+the class probability over the patches covering it:
+
+    M_c(i, j) = mean_{patches P containing (i, j)} [ p_c(x) - p_c(x with P := fill) ]
+
+Run ``python -m demos.occlusion --model MODEL.keras`` to convert a digit model
+to int8 ``.tflite`` and draw its occlusion maps beside the Keras model's
+gradient maps for the same digits.
+
+Example:
+    >>> edge = export.EdgeModel("digits_int8.tflite")
+    >>> maps = OcclusionSensitivity(edge.predict, patch=4, stride=2)(images, classes)
+"""
+
+import numpy as np
+
+
+class OcclusionSensitivity:
+    """Occlusion-sensitivity maps for an image classifier given as a function.
+
+    Args:
+        predict: callable mapping (N, H, W, C) float32 to (N, classes)
+            probabilities (``EdgeModel.predict``, ``model.predict``, ...).
+        patch: side of the occluding square in pixels (>= 1).
+        stride: step between patch positions (1 <= stride <= patch, so every
+            pixel is covered).
+        fill: value written into the occluded square (0 is MNIST's paper).
+        batch_size: occluded copies per ``predict`` call.
+
+    Call arguments:
+        images: (N, H, W, C) float32 batch.
+        classes: N class indices to explain.
+
+    Returns:
+        (N, H, W) float32 probability drops (positive where hiding the pixel
+        lowers the class probability).
+    """
+
+    def __init__(self, predict, patch=4, stride=2, fill=0.0, batch_size=256):
+        if not callable(predict):
+            raise ValueError(f"predict must be callable (e.g. EdgeModel.predict), got {predict!r}")
+        for name, value in (("patch", patch), ("stride", stride), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if stride > patch:
+            raise ValueError(f"stride={stride} is larger than patch={patch}; pixels would be skipped")
+        if not np.isfinite(fill):
+            raise ValueError(f"fill must be a finite number, got {fill!r}")
+        self.predict, self.patch, self.stride = predict, int(patch), int(stride)
+        self.fill, self.batch_size = float(fill), int(batch_size)
+
+    def positions(self, height, width):
+        """Top-left corners of the patches; the last row/column touches the border."""
+        if self.patch > min(height, width):
+            raise ValueError(f"patch={self.patch} is larger than the {height}x{width} image")
+        rows = sorted(set(range(0, height - self.patch + 1, self.stride)) | {height - self.patch})
+        cols = sorted(set(range(0, width - self.patch + 1, self.stride)) | {width - self.patch})
+        return [(r, c) for r in rows for c in cols]
+
+    def __call__(self, images, classes):
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.ndim != 4 or len(images) == 0:
+            raise ValueError(f"images must be a non-empty (N, H, W, C) batch, got shape {images.shape}")
+        if not np.all(np.isfinite(images)):
+            raise ValueError("images contains NaN or infinite values")
+        classes = np.atleast_1d(np.asarray(classes))
+        if classes.shape != (len(images),) or not np.issubdtype(classes.dtype, np.integer):
+            raise ValueError(f"classes must be {len(images)} integers (one per image), got {classes!r}")
+        height, width = images.shape[1:3]
+        corners = self.positions(height, width)
+        maps = np.zeros((len(images), height, width), dtype=np.float64)
+        for n, (image, target) in enumerate(zip(images, classes)):
+            base = self._probabilities(image[None])[0]
+            if not 0 <= target < len(base):
+                raise ValueError(f"classes[{n}]={target} is outside [0, {len(base)})")
+            occluded = np.repeat(image[None], len(corners), axis=0)
+            for k, (r, c) in enumerate(corners):
+                occluded[k, r:r + self.patch, c:c + self.patch, :] = self.fill
+            drops = base[target] - self._probabilities(occluded)[:, target]
+            total = np.zeros((height, width))
+            count = np.zeros((height, width))
+            for drop, (r, c) in zip(drops, corners):
+                total[r:r + self.patch, c:c + self.patch] += drop
+                count[r:r + self.patch, c:c + self.patch] += 1
+            maps[n] = total / count
+        return maps.astype(np.float32)
+
+    def _probabilities(self, batch):
+        parts = [np.asarray(self.predict(batch[i:i + self.batch_size]), dtype=np.float64)
+                 for i in range(0, len(batch), self.batch_size)]
+        probabilities = np.concatenate(parts)
+        if probabilities.ndim != 2 or len(probabilities) != len(batch):
+            raise ValueError(
+                f"predict returned shape {probabilities.shape} for {len(batch)} images; "
+                "expected (N, classes)"
+            )
+        return probabilities
+
+
+def map_correlation(first, second):
+    """Pearson correlation of two maps per image, (N,); how alike two explanations are."""
+    first = np.asarray(first, dtype=np.float64).reshape(len(first), -1)
+    second = np.asarray(second, dtype=np.float64).reshape(len(second), -1)
+    first = first - first.mean(axis=1, keepdims=True)
+    second = second - second.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
+    return (first * second).sum(axis=1) / np.maximum(norms, 1e-12)
+
+
+def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, patch=4, stride=2,
+                          edge_name="int8 .tflite"):
+    """Occlusion maps of the deployed model beside the Keras model's gradient maps.
+
+    Args:
+        keras_model: the Keras digit classifier.
+        edge_predict: the deployed model's predict function (``EdgeModel.predict``).
+        images: (N, 28, 28, 1) float32 digits in [0, 1].
+        labels: N true classes.
+        out: a folder; when given, writes ``occlusion_vs_gradient.png``.
+        patch, stride: occlusion square and step.
+        edge_name: how figures name the deployed model.
+
+    Returns:
+        A dict: ``predicted`` (N,) classes of the deployed model, ``occlusion``
+        (N, 28, 28) probability drops, ``gradient`` (N, 28, 28) vanilla
+        saliency of the Keras model for the same classes, ``correlation`` (N,)
+        Pearson r between the two, ``path`` the figure (or None).
+    """
+    import pathlib
+
+    from demos.saliency import VanillaSaliency
+
+    images = np.asarray(images, dtype=np.float32)
+    labels = np.asarray(labels)
+    predicted = np.argmax(np.asarray(edge_predict(images)), axis=-1)
+    occlusion = OcclusionSensitivity(edge_predict, patch=patch, stride=stride)(images, predicted)
+    gradient = VanillaSaliency(keras_model)(images, predicted)
+    result = {"predicted": predicted, "occlusion": occlusion, "gradient": gradient,
+              "correlation": map_correlation(occlusion, gradient), "path": None}
+    if out is not None:
+        result["path"] = draw_occlusion_figure(images, labels, result,
+                                               pathlib.Path(out) / "occlusion_vs_gradient.png",
+                                               edge_name=edge_name, patch=patch, stride=stride)
+    return result
+
+
+def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride):
+    """Rows: input, Keras gradient map, deployed-model occlusion map; a column per digit."""
+    from demos import figures
+
+    count = len(images)
+    figure = figures.new_figure(1.6 * count + 1.6, 5.6)
+    grid = figure.add_gridspec(3, count, left=0.13, right=0.88, top=0.84, bottom=0.03,
+                               wspace=0.08, hspace=0.45)
+    occlusion = result["occlusion"]
+    peaks = np.maximum(np.abs(occlusion).reshape(count, -1).max(axis=1), 1e-12)
+    row_names = ["input", "Keras |dS_c/dx|", f"{edge_name}\nocclusion"]
+    drawn_gradient = drawn_occlusion = None
+    for i in range(count):
+        image = images[i].squeeze()
+        axes = [figure.add_subplot(grid[row, i]) for row in range(3)]
+        figures.show_image(axes[0], image, title=f"true {labels[i]}, pred {result['predicted'][i]}",
+                           vmin=0.0, vmax=1.0)
+        drawn_gradient = figures.show_map_over_image(axes[1], image, result["gradient"][i])
+        drawn_occlusion = figures.show_image(axes[2], occlusion[i] / peaks[i],
+                                             cmap=figures.DIVERGING_COLORMAP, vmin=-1.0, vmax=1.0,
+                                             title=f"max drop {peaks[i]:.2f}\n"
+                                                   f"r = {result['correlation'][i]:.2f}")
+        axes[2].contour(image, levels=[0.5], colors="black", linewidths=0.5)
+        if i == 0:
+            for row, name in enumerate(row_names):
+                axes[row].set_ylabel(name, fontsize=8)
+    bar = figure.colorbar(drawn_gradient, cax=figure.add_axes([0.9, 0.38, 0.015, 0.22]))
+    bar.set_label("saliency (0-1)", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
+    bar = figure.colorbar(drawn_occlusion, cax=figure.add_axes([0.9, 0.05, 0.015, 0.22]))
+    bar.set_label("drop of p(class) / max drop", fontsize=7)
+    bar.ax.tick_params(labelsize=6)
+    figure.suptitle(f"Does the phone model look at the same strokes?\n"
+                    f"{edge_name} occlusion ({patch}x{patch} patch, stride {stride}) vs Keras "
+                    "gradient; r = pixel correlation", fontsize=9)
+    return figures.save_png(figure, path)
+
+
+def main(argv=None):
+    """``python -m demos.occlusion --model FILE [--out DIR] [--count N]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m demos.occlusion", description=main.__doc__)
+    parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
+    parser.add_argument("--out", default="keras-seq-out", help="folder for the figure")
+    parser.add_argument("--count", type=int, default=4, help="digits to explain")
+    args = parser.parse_args(argv)
+    import export
+    from demos import model_files, output_folder
+    from keras_seq.datasets import mnist
+
+    out = output_folder.prepare(args.out)
+    model = model_files.load_digit_model(args.model)
+    (x_train, _), (x_test, y_test) = mnist.load_data()
+    representative = (x_train[:200, ..., None] / 255.0).astype(np.float32)
+    edge = export.EdgeModel(export.to_tflite(model, quantization="int8",
+                                             representative_data=representative))
+    images = (x_test[: args.count, ..., None] / 255.0).astype(np.float32)
+    result = occlusion_vs_gradient(model, edge.predict, images, y_test[: args.count], out=out)
+    print(f"pixel correlation occlusion vs gradient: {np.round(result['correlation'], 2).tolist()}")
+    print(f"wrote {result['path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
