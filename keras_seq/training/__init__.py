@@ -1,1 +1,4 @@
 """Training tools: clipping, gradient-norm monitoring, truncated BPTT, gradient flow."""
+
+# --- training tools: gradient-norm monitor, truncated BPTT, gradient flow ---
+from keras_seq.training.gradient_monitor import GradientNormMonitor  # noqa: E402
