@@ -14,3 +14,9 @@ from keras_seq.layers.scaled_tanh import scaled_tanh  # noqa: F401
 from keras_seq.layers.subsampling import Subsampling2D  # noqa: F401
 
 # --- recurrent layers (cells, sequence layers, deep and bidirectional) ---
+from keras_seq.layers.elman_cell import ElmanCell  # noqa: F401
+from keras_seq.layers.lstm_cell import LSTMCell  # noqa: F401
+from keras_seq.layers.recurrent import Recurrent  # noqa: F401
+from keras_seq.layers.elman import Elman  # noqa: F401
+from keras_seq.layers.lstm import LSTM  # noqa: F401
+from keras_seq.layers.bidirectional import Bidirectional  # noqa: F401

@@ -1,0 +1,56 @@
+"""The Elman (simple recurrent) cell: one step of the lecture's RNN."""
+
+import keras
+from keras import ops
+
+from keras_seq.layers.recurrent_cell import RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class ElmanCell(RecurrentCell):
+    """One step of an Elman RNN (the lecture's basic recurrence).
+
+    ``h_t = theta(W^(1) x_t + W_h h_{t-1} + b)``, ``h_0 = 0``.
+
+    The lecture writes ``h_t = [1, theta(W^(1) x_t + W_h h_{t-1})]^T``; its
+    leading 1 multiplies a column of the next weight matrix, which is the bias
+    ``b`` here. In row-vector form (Keras's layout) the step is
+    ``h_t = theta(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``, with the
+    same weights, initializers and dropout as ``keras.layers.SimpleRNNCell``, so
+    ``set_weights`` moves weights between the two.
+
+    Args:
+        units: positive integer, size of ``h_t``.
+        activation: ``theta``; default ``"tanh"``.
+        use_bias: whether to add ``b``.
+        kernel_initializer, recurrent_initializer, bias_initializer: for
+            ``W^(1)`` (``kernel``), ``W_h`` (``recurrent_kernel``) and ``b``.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: as Keras.
+        dropout: fraction of input features dropped (one mask per sequence).
+        recurrent_dropout: fraction of ``h_{t-1}`` dropped (one mask per sequence).
+        seed: seed for the dropout masks.
+
+    Call arguments:
+        inputs: (batch, input_dim) input ``x_t``.
+        states: ``[h_{t-1}]``, each (batch, units).
+        training: whether dropout applies.
+
+    Example:
+        >>> cell = ElmanCell(8)
+        >>> rnn = keras.layers.RNN(cell)   # or keras_seq.layers.Recurrent(cell)
+        >>> rnn(np.zeros((2, 5, 3), "float32")).shape
+        TensorShape([2, 8])
+    """
+
+    gates = 1
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.state_size = self.units
+
+    def recurrent_step(self, projected_inputs, states, training=False):
+        """``h_t = theta(projected_inputs + h_{t-1} W_h)``; returns ``(h_t, [h_t])``."""
+        h_prev = self.dropped_state(states[0], training)
+        h = self.activation(projected_inputs + ops.matmul(h_prev, self.recurrent_kernel))
+        return h, [h]

@@ -1,0 +1,133 @@
+"""The LSTM cell (Hochreiter & Schmidhuber, 1997) with explicit, named gates."""
+
+import keras
+from keras import ops
+
+from keras_seq.layers.recurrent_cell import RecurrentCell
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class LSTMCell(RecurrentCell):
+    """One step of a long short-term memory cell, gates by name.
+
+    The lecture's equations (sigma = ``recurrent_activation``, theta =
+    ``activation``)::
+
+        I_t = sigma(W_ix x_t + W_ih h_{t-1} + b_i)          input gate
+        F_t = sigma(W_fx x_t + W_fh h_{t-1} + b_f)          forget gate
+        O_t = sigma(W_ox x_t + W_oh h_{t-1} + b_o)          output gate
+        C_t = F_t * C_{t-1} + I_t * theta(W x_t + W_h h_{t-1} + b_c)
+        h_t = O_t * tanh(C_t)     (output_activation="tanh", the standard LSTM)
+        h_t = O_t * C_t           (output_activation=None, the lecture's variant)
+
+    The four ``W_?x`` are the column blocks of ``kernel`` (input_dim, 4 units),
+    the four ``W_?h`` of ``recurrent_kernel`` (units, 4 units), in Keras's gate
+    order i, f, c, o, so ``set_weights`` moves weights between this cell and
+    ``keras.layers.LSTMCell``. One step computes all four pre-activations with
+    one product ``x_t @ kernel + h_{t-1} @ recurrent_kernel + bias`` and then
+    splits it into the named gates.
+
+    Args:
+        units: positive integer, size of ``h_t`` and ``C_t``.
+        activation: ``theta`` of the candidate state; default ``"tanh"``.
+        recurrent_activation: ``sigma`` of the gates; default ``"sigmoid"``.
+        output_activation: applied to ``C_t`` before the output gate;
+            ``"tanh"`` (default, standard LSTM and Keras's with its default
+            ``activation``) or ``None`` (the lecture's ``h_t = C_t * O_t``).
+        use_bias: whether to add the biases ``b_i, b_f, b_c, b_o``.
+        unit_forget_bias: start ``b_f`` at 1 (Jozefowicz et al., 2015), as Keras.
+        kernel_initializer, recurrent_initializer, bias_initializer,
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: as Keras.
+        dropout: fraction of input features dropped (one mask per sequence;
+            one per gate when ``recurrent_dropout`` > 0, as Keras).
+        recurrent_dropout: fraction of ``h_{t-1}`` dropped, one mask per gate.
+        seed: seed for the dropout masks.
+
+    Call arguments:
+        inputs: (batch, input_dim) input ``x_t``.
+        states: ``[h_{t-1}, C_{t-1}]``, each (batch, units).
+        training: whether dropout applies.
+
+    Example:
+        >>> cell = LSTMCell(8, output_activation=None)   # the lecture's cell
+        >>> keras_seq.layers.Recurrent(cell)(np.zeros((2, 5, 3), "float32")).shape
+        TensorShape([2, 8])
+    """
+
+    gates = 4
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        output_activation="tanh",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.output_activation = (
+            None if output_activation is None else keras.activations.get(output_activation)
+        )
+        if not isinstance(unit_forget_bias, bool):
+            raise ValueError(
+                f"unit_forget_bias must be True or False, got {unit_forget_bias!r}"
+            )
+        self.unit_forget_bias = unit_forget_bias
+        if self.recurrent_dropout > 0.0:
+            # Keras's LSTMCell draws one mask per gate when recurrent dropout is on.
+            self.dropout_mask_count = 4
+        self.state_size = [self.units, self.units]
+
+    def initial_bias(self, shape, dtype=None):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        u = self.units
+        return ops.concatenate(
+            [
+                self.bias_initializer((u,), dtype=dtype),  # b_i
+                ops.ones((u,), dtype=dtype),  # b_f
+                self.bias_initializer((2 * u,), dtype=dtype),  # b_c, b_o
+            ]
+        )
+
+    def recurrent_step(self, projected_inputs, states, training=False):
+        """Gates from ``projected_inputs`` (x_t W + b, all four gates) and the state.
+
+        Returns ``(h_t, [h_t, C_t])``.
+        """
+        h_prev, c_prev = states[0], states[1]
+        h_dropped = self.dropped_state(h_prev, training)
+        if isinstance(h_dropped, list):  # one recurrent dropout mask per gate
+            kernels = ops.split(self.recurrent_kernel, 4, axis=1)
+            recurrent = ops.concatenate(
+                [ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1
+            )
+        else:
+            recurrent = ops.matmul(h_dropped, self.recurrent_kernel)
+        z = projected_inputs + recurrent
+        z_input, z_forget, z_candidate, z_output = ops.split(z, 4, axis=-1)
+        input_gate = self.recurrent_activation(z_input)  # I_t
+        forget_gate = self.recurrent_activation(z_forget)  # F_t
+        candidate = self.activation(z_candidate)  # theta(W x_t + W_h h_{t-1} + b_c)
+        output_gate = self.recurrent_activation(z_output)  # O_t
+        c = forget_gate * c_prev + input_gate * candidate  # C_t
+        if self.output_activation is None:
+            h = output_gate * c  # the lecture: h_t = C_t * O_t
+        else:
+            h = output_gate * self.output_activation(c)  # h_t = O_t * tanh(C_t)
+        return h, [h, c]
+
+    def get_config(self):
+        config = {
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "output_activation": (
+                None
+                if self.output_activation is None
+                else keras.activations.serialize(self.output_activation)
+            ),
+            "unit_forget_bias": self.unit_forget_bias,
+        }
+        return {**super().get_config(), **config}

@@ -1,0 +1,206 @@
+"""What our recurrent cells share: weights named as Keras's, dropout, and the split
+of one step into an input projection and a recurrent step.
+
+A cell computes ``h_t = f(x_t W + h_{t-1} W_h + b)`` (with gates for the LSTM).
+The input part ``x_t W + b`` does not depend on the previous state, so
+:class:`~keras_seq.layers.Recurrent` computes it for every time step at once,
+as one matrix product before the loop (:meth:`RecurrentCell.project_inputs`),
+and runs only :meth:`RecurrentCell.recurrent_step` inside the loop. Calling the
+cell on one step (``cell(x_t, states)``, what ``keras.layers.RNN`` does) runs
+both halves, so the cells also work inside Keras's own RNN layer.
+"""
+
+import numbers
+
+import keras
+from keras import ops
+
+# Keras's private dropout mixin: being an instance of it is what makes
+# ``keras.layers.RNN`` create each sequence's dropout masks once, outside its
+# loop, so our cells keep Keras's dropout behaviour inside Keras's RNN layer.
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+
+def check_units(units):
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
+        raise ValueError(f"units must be a positive integer, got {units!r}")
+    return int(units)
+
+
+def check_rate(name, rate):
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """Base of :class:`ElmanCell` and :class:`LSTMCell`.
+
+    Subclasses set ``self.gates`` (how many ``units``-wide blocks the kernels
+    hold: 1 for Elman, 4 for LSTM) and implement :meth:`recurrent_step`.
+
+    Weights, exactly as Keras's ``SimpleRNNCell``/``LSTMCell``: ``kernel``
+    (input_dim, gates * units), ``recurrent_kernel`` (units, gates * units),
+    ``bias`` (gates * units) when ``use_bias``.
+    """
+
+    gates = 1
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check_units(units)
+        self.activation = keras.activations.get(activation)
+        if not isinstance(use_bias, bool):
+            raise ValueError(f"use_bias must be True or False, got {use_bias!r}")
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a known feature size (last axis), "
+                f"got input shape {tuple(input_shape)}"
+            )
+        width = self.gates * self.units
+        self.kernel = self.add_weight(
+            shape=(input_dim, width),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(width,),
+                name="bias",
+                initializer=self.initial_bias,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def initial_bias(self, shape, dtype=None):
+        return self.bias_initializer(shape, dtype=dtype)
+
+    # --- dropout: one mask per sequence, the same at every step (as Keras) ---
+
+    @staticmethod
+    def apply_mask(values, mask):
+        """``values * mask``, broadcasting a (batch, d) mask over time if needed."""
+        if len(values.shape) == len(mask.shape) + 1:
+            mask = ops.expand_dims(mask, 1)
+        return values * mask
+
+    def dropped_inputs(self, inputs, training):
+        """Inputs after dropout: a tensor, or one tensor per gate when the cell
+        holds one mask per gate (the LSTM with recurrent dropout, as Keras)."""
+        if not (training and self.dropout > 0.0):
+            return inputs
+        step_input = inputs[:, 0, :] if len(inputs.shape) == 3 else inputs
+        mask = self.get_dropout_mask(step_input)
+        if isinstance(mask, (list, tuple)):
+            return [self.apply_mask(inputs, m) for m in mask]
+        return self.apply_mask(inputs, mask)
+
+    def dropped_state(self, h_prev, training):
+        if not (training and self.recurrent_dropout > 0.0):
+            return h_prev
+        mask = self.get_recurrent_dropout_mask(h_prev)
+        if isinstance(mask, (list, tuple)):
+            return [h_prev * m for m in mask]
+        return h_prev * mask
+
+    # --- the two halves of a step ---
+
+    def project_inputs(self, inputs, training=False):
+        """``x W + b`` for a step (batch, input_dim) or a whole sequence
+        (batch, time, input_dim) in one matrix product; last axis gates * units."""
+        dropped = self.dropped_inputs(inputs, training)
+        if isinstance(dropped, list):  # one dropout mask per gate
+            kernels = ops.split(self.kernel, self.gates, axis=1)
+            projected = ops.concatenate(
+                [ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1
+            )
+        else:
+            projected = ops.matmul(dropped, self.kernel)
+        if self.bias is not None:
+            projected = projected + self.bias
+        return projected
+
+    def recurrent_step(self, projected_inputs, states, training=False):
+        """One step from the projected input: returns ``(output, new_states)``."""
+        raise NotImplementedError
+
+    def call(self, inputs, states, training=False):
+        nested = isinstance(states, (list, tuple))
+        states = list(states) if nested else [states]
+        output, new_states = self.recurrent_step(
+            self.project_inputs(inputs, training), states, training
+        )
+        if not nested and len(new_states) == 1:
+            return output, new_states[0]
+        return output, new_states
+
+    def get_initial_state(self, batch_size=None):
+        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
