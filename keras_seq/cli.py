@@ -12,6 +12,7 @@ import sys
 
 COMMANDS = {
     "data": ("keras_seq.datasets.command", "show the bundled datasets"),
+    "demo": ("demos.command", "run a demo: digits (default), handwriting, filters, gradient-flow"),
 }
 
 

@@ -1,0 +1,69 @@
+"""``keras-seq demo [NAME]``: run one end-to-end demo, writing everything to ``--out``.
+
+Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
+on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
+OCR words, fold 0 held out), ``filters`` (the lecture's named kernels with
+padding and stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
+The same demos run as ``python -m demos.NAME`` with the same options.
+"""
+
+DEMOS = {
+    "digits": ("demos.digits", "train LeNet-5, export float32/int8 .tflite, run with LiteRT, saliency"),
+    "handwriting": ("demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
+    "filters": ("demos.filters", "the lecture's filter bank with padding and stride variants"),
+    "gradient-flow": ("demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
+}
+TRAINED = ("digits", "handwriting")
+
+
+def add_arguments(parser, name=None):
+    if name is None:
+        parser.add_argument("name", nargs="?", default="digits", metavar="NAME",
+                            help="which demo: " + ", ".join(DEMOS) + " (default: digits)")
+    parser.add_argument("--out", default="keras-seq-out",
+                        help="folder for models, metrics and figures (default: ./keras-seq-out/)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs (digits, handwriting; default: the demo's own)")
+    parser.add_argument("--fast", action="store_true",
+                        help="tiny training and few test images: a smoke run in seconds")
+    parser.add_argument("--model", default=None,
+                        help="a saved .keras model to use instead of training (digits, handwriting)")
+
+
+def run(args):
+    import importlib
+
+    from demos import output_folder
+
+    name = args.name
+    if name not in DEMOS:
+        raise ValueError(f"demo {name!r} is unknown; choose one of: {', '.join(DEMOS)}")
+    if name not in TRAINED and (args.epochs is not None or args.model is not None):
+        raise ValueError(f"--epochs and --model apply to {' and '.join(TRAINED)} only, not {name!r}")
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    out = output_folder.prepare(args.out)
+    module = importlib.import_module(DEMOS[name][0])
+    options = {"out": out, "fast": args.fast}
+    if name in TRAINED:
+        options.update(epochs=args.epochs, model_path=args.model)
+    module.run_demo(**options)
+    print(f"everything is in {out.resolve()}")
+    return 0
+
+
+def main_for(name, argv=None):
+    """``python -m demos.NAME``: the options of ``keras-seq demo NAME``, errors as the CLI gives them."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog=f"python -m demos.{name.replace('-', '_')}",
+                                     description=DEMOS[name][1])
+    add_arguments(parser, name=name)
+    args = parser.parse_args(argv)
+    args.name = name
+    try:
+        return run(args)
+    except (ValueError, OSError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
