@@ -329,22 +329,20 @@ class LetterSaliency:
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x)
             scores = self._logits(x, training=False)[0]  # (T, classes)
-        predicted = np.argmax(scores.numpy(), axis=-1)
-        letters = predicted if letters is None else np.asarray(letters)
-        if letters.shape != (steps,) or not np.issubdtype(letters.dtype, np.integer):
-            raise ValueError(f"letters must be {steps} integers (one per letter), got {letters!r}")
-        if letters.min() < 0 or letters.max() >= scores.shape[-1]:
-            raise ValueError(f"letters must lie in [0, {scores.shape[-1]}), got {letters.tolist()}")
-        maps = np.stack([
-            np.abs(tape.gradient(scores[t, int(letters[t])], x).numpy()[0, ..., 0])
-            for t in range(steps)
-        ])
+            predicted = np.argmax(scores.numpy(), axis=-1)
+            chosen = predicted if letters is None else np.asarray(letters)
+            if chosen.shape != (steps,) or not np.issubdtype(chosen.dtype, np.integer):
+                raise ValueError(f"letters must be {steps} integers (one per letter), got {letters!r}")
+            if chosen.min() < 0 or chosen.max() >= scores.shape[-1]:
+                raise ValueError(f"letters must lie in [0, {scores.shape[-1]}), got {chosen.tolist()}")
+            targets = [scores[t, int(chosen[t])] for t in range(steps)]
+        maps = np.stack([np.abs(tape.gradient(target, x).numpy()[0, ..., 0]) for target in targets])
         del tape
         totals = maps.reshape(steps, -1).sum(axis=1, keepdims=True)
         share = maps.reshape(steps, steps, -1).sum(axis=2) / np.maximum(totals, 1e-12)
         peaks = maps.reshape(steps, -1).max(axis=1)
         scaled = maps / np.maximum(peaks, 1e-12)[:, None, None, None]
-        return {"maps": scaled, "letter_share": share, "letters": letters, "predicted": predicted}
+        return {"maps": scaled, "letter_share": share, "letters": chosen, "predicted": predicted}
 
 
 def ink_contrast(maps, images, threshold=0.5):
@@ -390,7 +388,11 @@ def draw_method_figure(method_name, images, maps, labels, predicted, path, model
 
 
 def draw_letter_saliency(word, result, truth, path, title="Per-letter saliency"):
-    """The word strip once per output letter ``t``, with ``M_t`` over it and letter ``t`` boxed."""
+    """The word strip once per output letter ``t``, with ``M_t`` over it and letter ``t`` boxed.
+
+    On the right of each row: the share of that row's saliency lying on
+    *other* letters (the context the model used).
+    """
     from matplotlib.patches import Rectangle
 
     from demos import figures
@@ -399,25 +401,31 @@ def draw_letter_saliency(word, result, truth, path, title="Per-letter saliency")
     word = np.asarray(word, dtype=np.float32).reshape(result["maps"].shape[1:])
     steps, height, width = word.shape
     strip = np.concatenate(list(word), axis=1)  # (H, T*W)
-    figure = figures.new_figure(max(4.0, 0.42 * steps + 2.6), 0.5 * steps + 1.3)
-    grid = figure.add_gridspec(steps, 1, left=0.2, right=0.86, top=1 - 0.9 / (0.5 * steps + 1.3),
-                               bottom=0.03, hspace=0.12)
+    row_in = 0.62
+    strip_in = row_in * steps * width / height
+    left_in, right_in, top_in, bottom_in = 1.5, 2.2, 0.9, 0.15
+    fig_w, fig_h = left_in + strip_in + right_in, top_in + bottom_in + steps * row_in * 1.12
+    figure = figures.new_figure(fig_w, fig_h)
     drawn = None
     for t in range(steps):
-        axes = figure.add_subplot(grid[t, 0])
+        bottom = (bottom_in + (steps - 1 - t) * row_in * 1.12) / fig_h
+        axes = figure.add_axes([left_in / fig_w, bottom, strip_in / fig_w, row_in / fig_h])
         heat = np.concatenate(list(result["maps"][t]), axis=1)
         drawn = figures.show_map_over_image(axes, strip, heat, alpha=0.6)
         axes.add_patch(Rectangle((t * width - 0.5, -0.5), width, height, fill=False,
                                  edgecolor="cyan", linewidth=1.5))
         predicted = LETTERS[int(result["predicted"][t])]
-        axes.set_ylabel(f"t={t} '{truth[t]}'->'{predicted}'", rotation=0, ha="right",
-                        va="center", fontsize=7)
-    bar_axes = figure.add_axes([0.89, 0.1, 0.02, 0.6])
+        axes.set_ylabel(f"t={t}: '{truth[t]}' read '{predicted}'", rotation=0, ha="right",
+                        va="center", fontsize=8, color="black" if predicted == truth[t] else "firebrick")
+        outside = 1.0 - float(result["letter_share"][t, t])
+        axes.text(1.02, 0.5, f"{100 * outside:.0f}% on\nother letters", transform=axes.transAxes,
+                  fontsize=7, va="center")
+    bar_axes = figure.add_axes([(fig_w - 0.75) / fig_w, 0.15, 0.12 / fig_w, 0.6])
     bar = figure.colorbar(drawn, cax=bar_axes)
-    bar.set_label("|dS_t/dx| (row max = 1)", fontsize=7)
+    bar.set_label("|dS_t/dx|, each row scaled to max 1", fontsize=7)
     bar.ax.tick_params(labelsize=6)
-    figure.suptitle(f"{title}: word '{truth}'\nrow t: pixels that decided letter t (boxed)",
-                    fontsize=9)
+    figure.suptitle(f"{title}: word '{truth}'\nrow t: which pixels of the whole word decided "
+                    "letter t (boxed)", fontsize=9, y=1 - 0.12 / fig_h)
     return figures.save_png(figure, path)
 
 

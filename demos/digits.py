@@ -1,0 +1,248 @@
+"""The main demo: LeNet-5 on MNIST, exported for a phone, run with LiteRT, explained.
+
+``keras-seq demo`` (= ``keras-seq demo digits``) does, printing progress:
+
+1. trains ``keras_seq.models.lenet5`` on the bundled MNIST training set (or
+   loads ``--model``);
+2. exports it to float32 and full-int8 ``.tflite`` (``export.to_tflite``,
+   int8 calibrated on training digits);
+3. runs both with the LiteRT runtime (``export.EdgeModel``) on the full
+   10,000-image MNIST test set and prints a table: accuracy, file size,
+   latency per image (batch 1, median), and parity with Keras (share of
+   identical predicted digits, largest probability difference);
+4. writes Grad-CAM++/Score-CAM/saliency/SmoothGrad figures for correctly
+   and wrongly classified test digits, and the int8 model's occlusion map
+   beside the Keras gradient map.
+
+Everything lands in ``out``: ``model.keras``, ``digits_float32.tflite``,
+``digits_int8.tflite``, ``metrics.json`` and the PNG figures.
+
+Example:
+    >>> from demos.digits import run_demo
+    >>> result = run_demo("keras-seq-out", epochs=3)
+    >>> result["table"][1]["accuracy"]       # int8 model on the MNIST test set
+"""
+
+import json
+import os
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+
+DEFAULT_EPOCHS = 3
+FAST = {"train_images": 1000, "test_images": 300, "latency_runs": 20, "smoothgrad_samples": 5}
+FULL = {"train_images": None, "test_images": None, "latency_runs": 200, "smoothgrad_samples": 20}
+BATCH_SIZE = 128
+REPRESENTATIVE_IMAGES = 500
+EXPLAINED_CORRECT, EXPLAINED_WRONG = 4, 4
+
+
+def as_images(x):
+    """uint8 (N, 28, 28) MNIST digits -> float32 (N, 28, 28, 1) in [0, 1]."""
+    return (np.asarray(x, dtype=np.float32) / 255.0)[..., None]
+
+
+def train_lenet5(x, y, epochs, variant="modern", verbose=1):
+    """Train ``lenet5(variant)`` with Adam and cross-entropy; return the model.
+
+    ``x`` (N, 28, 28, 1) float32 in [0, 1], ``y`` (N,) digits.
+    """
+    import keras
+
+    from keras_seq.models import lenet5
+
+    model = lenet5(variant)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose)
+    return model
+
+
+def median_latency_ms(predict, images, runs):
+    """Median wall time of ``predict`` on one image (batch 1), in milliseconds.
+
+    The first call is a warm-up and is not counted.
+    """
+    predict(images[:1])
+    times = []
+    for i in range(runs):
+        one = images[i % len(images)][None]
+        start = time.perf_counter()
+        predict(one)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def batched(predict, images, batch_size=1000):
+    """Run ``predict`` over ``images`` in chunks and concatenate the outputs."""
+    return np.concatenate([np.asarray(predict(images[i:i + batch_size]))
+                           for i in range(0, len(images), batch_size)])
+
+
+def pick_examples(labels, predicted, correct=EXPLAINED_CORRECT, wrong=EXPLAINED_WRONG):
+    """Indices of the first ``correct`` right and first ``wrong`` misclassified images."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    right = np.flatnonzero(labels == predicted)[:correct]
+    missed = np.flatnonzero(labels != predicted)[:wrong]
+    return np.concatenate([right, missed]).astype(int)
+
+
+def write_bytes_atomically(data, path):
+    """Write ``data`` to ``path`` via a temporary file in the same folder."""
+    path = pathlib.Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def save_keras_atomically(model, path):
+    """``model.save`` to a temporary ``.keras`` file in the same folder, then rename."""
+    path = pathlib.Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def format_table(rows):
+    """The comparison table as text, one row per model."""
+    header = (f"{'model':<16}{'accuracy':>10}{'size':>11}{'latency/img':>13}"
+              f"{'same digit':>12}{'max |dp|':>10}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        same = "-" if row["agreement"] is None else f"{100 * row['agreement']:.2f}%"
+        gap = "-" if row["max_abs_diff"] is None else f"{row['max_abs_diff']:.4f}"
+        lines.append(f"{row['model']:<16}{100 * row['accuracy']:>9.2f}%{row['size_bytes'] / 1024:>8.1f} KiB"
+                     f"{row['latency_ms']:>10.3f} ms{same:>12}{gap:>10}")
+    return "\n".join(lines)
+
+
+def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", progress=None):
+    """Train (or load), export, evaluate on-device and explain a digit model.
+
+    Args:
+        out: an existing writable folder for every output file.
+        epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
+        fast: train on 1,000 digits and evaluate on 300 (a smoke run).
+        model_path: a saved ``.keras`` digit model to use instead of training.
+        variant: ``lenet5`` variant to train, ``"modern"`` or ``"faithful"``.
+        progress: a :class:`demos.progress.Progress`; one is made if omitted.
+
+    Returns:
+        A dict: ``table`` (rows for keras, float32 and int8: accuracy,
+        size_bytes, latency_ms, agreement, max_abs_diff), ``probabilities``
+        ``{name: (N, 10)}`` on the test images, ``labels`` (N,),
+        ``saliency`` (see :func:`demos.saliency.explain_digits`),
+        ``occlusion`` (see :func:`demos.occlusion.occlusion_vs_gradient`),
+        ``explained`` test indices, ``paths`` of all written files.
+    """
+    import export
+    from demos import model_files
+    from demos.occlusion import occlusion_vs_gradient
+    from demos.progress import Progress
+    from demos.saliency import explain_digits, ink_contrast
+    from keras_seq.datasets import mnist
+
+    settings = FAST if fast else FULL
+    epochs = epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    out = pathlib.Path(out)
+    progress = progress or Progress(total=6)
+
+    model = None
+    if model_path is not None:
+        model = model_files.load_digit_model(model_path)  # fail before anything slow
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    x_train, x_test = as_images(x_train[: settings["train_images"]]), as_images(x_test[: settings["test_images"]])
+    y_train, y_test = y_train[: settings["train_images"]], y_test[: settings["test_images"]]
+    paths = {}
+
+    if model is None:
+        progress.step(f"training LeNet-5 ({variant}) on {len(x_train)} MNIST digits for {epochs} "
+                      f"epoch{'s' if epochs > 1 else ''}")
+        model = train_lenet5(x_train, y_train, epochs, variant=variant, verbose=2)
+    else:
+        progress.step(f"using {model_path} (no training)")
+    paths["model"] = save_keras_atomically(model, out / "model.keras")
+
+    progress.step("exporting float32 and int8 .tflite (int8 calibrated on "
+                  f"{REPRESENTATIVE_IMAGES} training digits)")
+    flatbuffers = {
+        "float32": export.to_tflite(model),
+        "int8": export.to_tflite(model, quantization="int8",
+                                 representative_data=x_train[:REPRESENTATIVE_IMAGES]),
+    }
+    edge = {}
+    for name, data in flatbuffers.items():
+        paths[f"tflite_{name}"] = write_bytes_atomically(data, out / f"digits_{name}.tflite")
+        edge[name] = export.EdgeModel(data)
+
+    progress.step(f"evaluating Keras and both .tflite models with LiteRT on {len(x_test)} test digits")
+    probabilities = {"keras": batched(lambda b: model.predict_on_batch(b), x_test)}
+    for name, runtime in edge.items():
+        probabilities[name] = batched(runtime.predict, x_test)
+    keras_digits = probabilities["keras"].argmax(axis=1)
+    sizes = {"keras": paths["model"].stat().st_size, **{k: len(v) for k, v in flatbuffers.items()}}
+    latency = {"keras": median_latency_ms(lambda b: model(b, training=False), x_test,
+                                          settings["latency_runs"])}
+    for name, runtime in edge.items():
+        latency[name] = median_latency_ms(runtime.predict, x_test, settings["latency_runs"])
+    table = []
+    for name, probs in probabilities.items():
+        is_keras = name == "keras"
+        table.append({
+            "model": "Keras" if is_keras else f"TFLite {name}",
+            "accuracy": float(np.mean(probs.argmax(axis=1) == y_test)),
+            "size_bytes": int(sizes[name]),
+            "latency_ms": latency[name],
+            "agreement": None if is_keras else float(np.mean(probs.argmax(axis=1) == keras_digits)),
+            "max_abs_diff": None if is_keras else float(np.abs(probs - probabilities["keras"]).max()),
+        })
+    progress.say(format_table(table))
+
+    progress.step("saliency (vanilla, SmoothGrad, Grad-CAM++, Score-CAM) on right and wrong digits")
+    explained = pick_examples(y_test, keras_digits)
+    saliency = explain_digits(model, x_test[explained], y_test[explained], out=out,
+                              model_name=model.name, smoothgrad_samples=settings["smoothgrad_samples"])
+    for name in ("vanilla", "smoothgrad", "gradcam++", "scorecam"):
+        progress.say(f"  {name:<11} saliency on ink / on background: "
+                     f"{ink_contrast(saliency[name], x_test[explained]):.2f}x")
+
+    progress.step("occlusion sensitivity of the int8 model through LiteRT vs the Keras gradient")
+    correct = explained[: min(EXPLAINED_CORRECT, len(explained))]
+    occlusion = occlusion_vs_gradient(model, edge["int8"].predict, x_test[correct], y_test[correct],
+                                      out=out, edge_name="int8 .tflite")
+    progress.say(f"  pixel correlation, int8 occlusion vs Keras gradient: "
+                 f"{np.round(occlusion['correlation'], 2).tolist()}")
+
+    paths.update({f"figure_{i}": p for i, p in enumerate(saliency["paths"])})
+    paths["figure_occlusion"] = occlusion["path"]
+    metrics = {"epochs": epochs if model_path is None else None, "model": model.name,
+               "train_images": int(len(x_train)), "test_images": int(len(x_test)), "table": table,
+               "files": {key: str(path) for key, path in paths.items()}}
+    paths["metrics"] = write_bytes_atomically(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
+    progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
+    return {"table": table, "probabilities": probabilities, "labels": y_test, "saliency": saliency,
+            "occlusion": occlusion, "explained": explained, "paths": paths}
+
+
+if __name__ == "__main__":
+    from demos.command import main_for
+
+    raise SystemExit(main_for("digits"))
