@@ -91,40 +91,47 @@ def test_int_padding_adds_zeros_on_each_side():
                                rtol=1e-6, atol=1e-6)
 
 
-def test_only_connected_weights_receive_gradients_and_training_reduces_loss():
+def test_training_moves_only_connected_weights_and_reduces_the_loss():
+    import tensorflow as tf
+
     rng = np.random.default_rng(4)
     x = rng.normal(size=(32, 8, 8, 6)).astype(np.float32)
-    target_layer = ConnectionTableConv2D(16, 3, LENET_C3_TABLE, kernel_initializer="random_normal")
-    y = np.asarray(target_layer(x))
-    model = keras.Sequential([keras.Input((8, 8, 6)), ConnectionTableConv2D(16, 3, LENET_C3_TABLE)])
-    model.compile(keras.optimizers.Adam(0.05), "mse")
-    first = model.evaluate(x, y, verbose=0)
-    model.fit(x, y, epochs=20, batch_size=32, verbose=0)
-    assert model.evaluate(x, y, verbose=0) < 0.5 * first
-    dense = np.asarray(model.layers[0].dense_kernel())
+    target = ConnectionTableConv2D(16, 3, LENET_C3_TABLE, kernel_initializer="random_normal")
+    y = np.asarray(target(x))
+    layer = ConnectionTableConv2D(16, 3, LENET_C3_TABLE)
+    layer.build(x.shape)
+    optimizer = keras.optimizers.Adam(0.05)
+    losses = []
+    for _ in range(10):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(layer(x) - y))
+        optimizer.apply(tape.gradient(loss, layer.trainable_weights), layer.trainable_weights)
+        losses.append(float(loss))
+    assert losses[-1] < 0.7 * losses[0]
+    dense = np.asarray(layer.dense_kernel())
     assert np.all(dense[:, :, ~LENET_C3_TABLE] == 0)
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"table": np.ones((6, 15), bool)}, r"shape \(input maps, filters=16\)"),
-        ({"table": np.ones(16, bool)}, "shape"),
-        ({"table": LENET_C3_TABLE.astype(int)}, "boolean"),
-        ({"table": [["X"] * 16] * 6}, "boolean"),
-        ({"table": np.zeros((6, 16), bool)}, r"column\(s\) \[0, 1,"),
-        ({"table": np.where(np.arange(16) == 7, False, LENET_C3_TABLE)}, r"\[7\] mark no input"),
-        ({"filters": 0, "table": np.ones((6, 0), bool)}, "filters=0"),
-        ({"kernel_size": 0}, "kernel_size=0"),
-        ({"kernel_size": 4, "padding": "same"}, "odd kernel"),
-        ({"strides": -1}, "strides=-1"),
-        ({"padding": "half"}, "padding='half'"),
-    ],
-)
-def test_bad_arguments_are_refused(kwargs, message):
-    arguments = {"filters": 16, "kernel_size": 5, "table": LENET_C3_TABLE, **kwargs}
-    with pytest.raises(ValueError, match=message):
-        ConnectionTableConv2D(**arguments)
+BAD_ARGUMENTS = [
+    ({"table": np.ones((6, 15), bool)}, r"shape \(input maps, filters=16\)"),
+    ({"table": np.ones(16, bool)}, "shape"),
+    ({"table": LENET_C3_TABLE.astype(int)}, "boolean"),
+    ({"table": [["X"] * 16] * 6}, "boolean"),
+    ({"table": np.zeros((6, 16), bool)}, r"column\(s\) \[0, 1,"),
+    ({"table": np.where(np.arange(16) == 7, False, LENET_C3_TABLE)}, r"\[7\] mark no input"),
+    ({"filters": 0, "table": np.ones((6, 0), bool)}, "filters=0"),
+    ({"kernel_size": 0}, "kernel_size=0"),
+    ({"kernel_size": 4, "padding": "same"}, "odd kernel"),
+    ({"strides": -1}, "strides=-1"),
+    ({"padding": "half"}, "padding='half'"),
+]
+
+
+def test_bad_arguments_are_refused():
+    for kwargs, message in BAD_ARGUMENTS:
+        arguments = {"filters": 16, "kernel_size": 5, "table": LENET_C3_TABLE, **kwargs}
+        with pytest.raises(ValueError, match=message):
+            ConnectionTableConv2D(**arguments)
 
 
 def test_bad_inputs_are_refused():

@@ -64,18 +64,21 @@ def test_stride_2_gives_the_lecture_3x3():
     np.testing.assert_array_equal(apply(layer, IMAGE), [[-2, -2, 1], [0, 1, 1], [1, 2, 0]])
 
 
-@pytest.mark.parametrize("padding", [0, 1, 2])
-@pytest.mark.parametrize("stride", [1, 2, 3])
-def test_matches_scipy_cross_correlation(padding, stride):
-    rng = np.random.default_rng(10 * padding + stride)
-    images = rng.normal(size=(2, 9, 11, 3)).astype(np.float32)
-    kernel = rng.normal(size=(3, 2)).astype(np.float32)
-    result = np.asarray(FixedConv2D(kernel, strides=stride, padding=padding)(images))
-    for n in range(2):
-        for c in range(3):
-            padded = np.pad(images[n, :, :, c], padding)
-            reference = correlate2d(padded, kernel, mode="valid")[::stride, ::stride]
-            np.testing.assert_allclose(result[n, :, :, c], reference, rtol=1e-5, atol=1e-5)
+def test_matches_scipy_cross_correlation_for_paddings_0_to_2_and_strides_1_to_3():
+    rng = np.random.default_rng(0)
+    for padding in (0, 1, 2):
+        for stride in (1, 2, 3):
+            images = rng.normal(size=(2, 9, 11, 3)).astype(np.float32)
+            kernel = rng.normal(size=(3, 2)).astype(np.float32)
+            result = np.asarray(FixedConv2D(kernel, strides=stride, padding=padding)(images))
+            for n in range(2):
+                for c in range(3):
+                    padded = np.pad(images[n, :, :, c], padding)
+                    reference = correlate2d(padded, kernel, mode="valid")[::stride, ::stride]
+                    np.testing.assert_allclose(
+                        result[n, :, :, c], reference, rtol=1e-5, atol=1e-5,
+                        err_msg=f"padding={padding} stride={stride}",
+                    )
 
 
 def test_each_channel_is_filtered_on_its_own():
@@ -110,26 +113,26 @@ def test_integer_images_are_accepted():
     np.testing.assert_array_equal(np.asarray(result)[0, 1, :, 0], [-2, -5, -5, -2])
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"kernel": "gaussian"}, "kernel='gaussian'.*known names"),
-        ({"kernel": [[1, 2], [3, 4]], "padding": "same"}, "odd kernel"),
-        ({"kernel": "laplacian", "padding": "full"}, "padding='full'"),
-        ({"kernel": "laplacian", "padding": -1}, "padding=-1"),
-        ({"kernel": "laplacian", "padding": 1.5}, "padding=1.5"),
-        ({"kernel": "laplacian", "strides": 0}, "strides=0"),
-        ({"kernel": "laplacian", "strides": (1, 2, 3)}, "strides="),
-        ({"kernel": "laplacian", "strides": "2"}, "strides='2'"),
-        ({"kernel": np.ones((3, 3, 3))}, "2-D"),
-        ({"kernel": []}, "2-D"),
-        ({"kernel": [[1, np.nan], [0, 1]]}, "finite"),
-        ({"kernel": [["a", "b"]]}, "filter name nor"),
-    ],
-)
-def test_bad_arguments_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        FixedConv2D(**kwargs)
+BAD_ARGUMENTS = [
+    ({"kernel": "gaussian"}, "kernel='gaussian'.*known names"),
+    ({"kernel": [[1, 2], [3, 4]], "padding": "same"}, "odd kernel"),
+    ({"kernel": "laplacian", "padding": "full"}, "padding='full'"),
+    ({"kernel": "laplacian", "padding": -1}, "padding=-1"),
+    ({"kernel": "laplacian", "padding": 1.5}, "padding=1.5"),
+    ({"kernel": "laplacian", "strides": 0}, "strides=0"),
+    ({"kernel": "laplacian", "strides": (1, 2, 3)}, "strides="),
+    ({"kernel": "laplacian", "strides": "2"}, "strides='2'"),
+    ({"kernel": np.ones((3, 3, 3))}, "2-D"),
+    ({"kernel": []}, "2-D"),
+    ({"kernel": [[1, np.nan], [0, 1]]}, "finite"),
+    ({"kernel": [["a", "b"]]}, "filter name nor"),
+]
+
+
+def test_bad_arguments_are_refused():
+    for kwargs, message in BAD_ARGUMENTS:
+        with pytest.raises(ValueError, match=message):
+            FixedConv2D(**kwargs)
 
 
 def test_bad_inputs_are_refused():
