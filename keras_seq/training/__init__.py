@@ -3,3 +3,4 @@
 # --- training tools: gradient-norm monitor, truncated BPTT, gradient flow ---
 from keras_seq.training.gradient_monitor import GradientNormMonitor  # noqa: E402
 from keras_seq.training.gradient_flow import gradient_flow  # noqa: E402
+from keras_seq.training.truncated_bptt import TruncatedBPTT  # noqa: E402

@@ -96,22 +96,10 @@ def test_every_step_is_recorded_with_steps_per_execution():
     np.testing.assert_allclose(monitor.norms, norms, rtol=1e-4)
 
 
-def test_works_with_adam_and_a_recurrent_model():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(8, 6, 3)).astype("float32")
-    y = rng.integers(0, 4, size=(8,))
-    model = keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(5), keras.layers.Dense(4, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.01, global_clipnorm=0.05), loss="sparse_categorical_crossentropy")
-    monitor = GradientNormMonitor()
-    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[monitor])
-    assert monitor.norms.shape == (4,) and np.all(np.isfinite(monitor.norms)) and np.all(monitor.norms > 0)
-    np.testing.assert_array_equal(monitor.clipped, monitor.norms > 0.05)
-    assert len(history.history["grad_norm"]) == 2
-
-
-def test_the_optimizer_is_restored_after_fit():
-    model, _, monitor, _, (x, y) = fit_monitored(keras.optimizers.SGD(LR, global_clipnorm=8.0), epochs=1)
+def test_the_optimizer_is_restored_after_fit_with_adam():
+    model, _, monitor, _, (x, y) = fit_monitored(keras.optimizers.Adam(0.01, global_clipnorm=8.0), epochs=1)
     assert "apply" not in vars(model.optimizer)
+    np.testing.assert_array_equal(monitor.clipped, monitor.norms > 8.0)
     before = monitor.norms.copy()
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # no monitor now: nothing recorded
     np.testing.assert_array_equal(monitor.norms, before)
