@@ -1,0 +1,193 @@
+"""Convert a Keras model to a ``.tflite`` flatbuffer: float32, float16, dynamic-range or int8."""
+
+import dataclasses
+import json
+import os
+import pathlib
+import tempfile
+
+import keras
+import numpy as np
+
+# tensorflow directly: the TFLite converter lives only there.
+import tensorflow as tf
+
+from export.errors import ConversionError
+from export.fused_lstm import lower_recurrent_layers
+from export.tflite_file import LOWERING_METADATA, read_tflite, with_metadata
+
+QUANTIZATIONS = (None, "dynamic", "float16", "int8")
+CALIBRATION_SAMPLES = 200
+
+
+def write_atomically(path, data):
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_arguments(model, quantization, representative_data, int8_io, batch_size):
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization={quantization!r} is not allowed; expected one of {QUANTIZATIONS}")
+    if int8_io not in (True, False):
+        raise ValueError(f"int8_io={int8_io!r} is not allowed; expected True or False")
+    if int8_io and quantization != "int8":
+        raise ValueError(f"int8_io=True needs quantization='int8', got quantization={quantization!r}")
+    if quantization == "int8" and representative_data is None:
+        raise ValueError("quantization='int8' needs representative_data (a few hundred typical inputs)")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size={batch_size!r} is not allowed; expected None or an int >= 1")
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise ValueError(
+            f"model {model.name!r} has no defined inputs; build it from keras.Input(...) "
+            "(a functional or Sequential model with an Input)"
+        )
+    if len(inputs) != 1:
+        raise ValueError(f"to_tflite exports single-input models; {model.name!r} has {len(inputs)} inputs")
+
+
+def _calibration_batches(representative_data, spec):
+    data = np.asarray(representative_data, dtype=np.float32)
+    feature_shape = tuple(spec.shape[1:])
+    if data.ndim != len(feature_shape) + 1 or any(
+        d is not None and d != actual for d, actual in zip(feature_shape, data.shape[1:])
+    ):
+        raise ValueError(
+            f"representative_data has shape {data.shape}; expected (N,) + {feature_shape}"
+        )
+    if len(data) == 0 or not np.all(np.isfinite(data)):
+        raise ValueError("representative_data must be non-empty and finite")
+    batch = spec.shape[0] or 1
+    data = data[:CALIBRATION_SAMPLES]
+
+    def batches():
+        for start in range(0, len(data) - batch + 1, batch):
+            yield [data[start:start + batch]]
+
+    return batches
+
+
+def _confirm_fusion(data, lowerings):
+    """Mark the lowerings unfused if the converter did not emit all the fused ops."""
+    expected = sum((2 if item.kind.startswith("Bidirectional") else 1) for item in lowerings if item.fused)
+    found = sum(ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") for ops in read_tflite(data).subgraph_ops)
+    if found >= expected:
+        return lowerings
+    return [
+        dataclasses.replace(item, fused=False, reason="the converter declined to fuse it")
+        if item.fused else item
+        for item in lowerings
+    ]
+
+
+def to_tflite(
+    model,
+    path=None,
+    quantization=None,
+    representative_data=None,
+    int8_io=False,
+    batch_size=None,
+    fuse_lstm=True,
+):
+    """Convert ``model`` to TFLite; write it atomically to ``path`` when given.
+
+    Standard LSTMs (ours and ``keras.layers.LSTM``, alone or in
+    ``Bidirectional``) become fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops (see
+    :mod:`export.fused_lstm`); other recurrent layers stay loops. What became
+    of each recurrent layer is stored in the file's metadata and shown by
+    :func:`export.op_report`.
+
+    Quantization:
+        ``None``: float32. ``"float16"``: weights stored as float16.
+        ``"dynamic"``: int8 weights, float activations. ``"int8"``: weights
+        and activations int8 (q = round(x / scale) + zero_point), calibrated
+        on ``representative_data``; inputs and outputs stay float32 unless
+        ``int8_io``.
+
+    Args:
+        model: a functional or Sequential ``keras.Model`` with one input.
+        path: where to write the ``.tflite`` file, or ``None``.
+        quantization: ``None``, ``"dynamic"``, ``"float16"`` or ``"int8"``.
+        representative_data: (N, ...) typical inputs for ``"int8"`` (the
+            first 200 are used).
+        int8_io: int8 input and output tensors (``"int8"`` only).
+        batch_size: fixed batch dimension; default 1 when a fused LSTM is
+            present (the fused op keeps a fixed-size state), else dynamic.
+            Other dimensions keep the model's (``None`` stays dynamic, so a
+            word can run at its own length).
+        fuse_lstm: ``False`` converts LSTMs as Keras 3 does (a ``WHILE``
+            loop), for comparison.
+
+    Returns:
+        The flatbuffer bytes.
+
+    Example:
+        >>> data = to_tflite(model, "digits.tflite", quantization="dynamic")
+    """
+    _check_arguments(model, quantization, representative_data, int8_io, batch_size)
+    lowered, lowerings = lower_recurrent_layers(model) if fuse_lstm else (model, [])
+    fused = any(item.fused for item in lowerings)
+    if batch_size is None and fused:
+        batch_size = 1
+    input_spec = model.inputs[0]
+    spec = tf.TensorSpec((batch_size,) + tuple(input_spec.shape[1:]), input_spec.dtype or "float32")
+
+    # Every variable is read as a constant while tracing: the converter then
+    # needs no resource variables, and the fused-LSTM functions see plain
+    # tensors, the only form it fuses.
+    values = [(v, keras.ops.convert_to_numpy(v.value)) for v in lowered.variables]
+
+    @tf.function
+    def serve(x):
+        with keras.StatelessScope(state_mapping=[(v, tf.constant(a)) for v, a in values]):
+            return lowered(x, training=False)
+
+    try:
+        concrete = serve.get_concrete_function(spec)
+        # The converter keeps the fused-LSTM function attributes only on its
+        # SavedModel route, which needs a trackable that saves cleanly: a
+        # bare module holding just ``serve`` (it captures no variables).
+        holder = tf.Module()
+        holder.serve = serve
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
+        if quantization is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantization == "int8":
+            converter.representative_dataset = _calibration_batches(representative_data, spec)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            if int8_io:
+                converter.inference_input_type = tf.int8
+                converter.inference_output_type = tf.int8
+        data = converter.convert()
+    except ValueError:
+        raise
+    except Exception as error:  # the converter raises its own ConverterError and others
+        raise ConversionError(
+            f"cannot convert {model.name!r} with quantization={quantization!r}: "
+            f"{str(error).strip().splitlines()[-1][:500]}"
+        ) from error
+    if lowerings:
+        lowerings = _confirm_fusion(data, lowerings)
+        notes = [dict(layer=i.layer, kind=i.kind, fused=i.fused, reason=i.reason) for i in lowerings]
+        data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
+    if path is not None:
+        write_atomically(path, data)
+    return data

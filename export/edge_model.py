@@ -1,0 +1,258 @@
+"""Run a ``.tflite`` model with the LiteRT interpreter: stateless ``predict`` and explicit ``stream``.
+
+TFLite's fused LSTM keeps ``h_t`` and ``C_t`` in variable tensors that
+survive ``invoke()``: run twice and the second run starts from the first
+run's final state. :class:`EdgeModel` makes that explicit: ``predict`` resets
+every variable tensor before each run (every sample starts from
+``h_0 = C_0 = 0``, like Keras), and ``stream()`` is the one place state is
+carried from call to call, for feeding a sequence in chunks.
+"""
+
+import threading
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from export.validate import check_tflite, read_model_bytes
+
+QUANTIZED = (np.int8, np.uint8, np.int16)
+
+
+class EdgeModel:
+    """A ``.tflite`` model, checked (see :mod:`export.validate`) and ready to run.
+
+    Args:
+        model: path of a ``.tflite`` file, or its bytes.
+        num_threads: interpreter threads (``None``: LiteRT's default).
+        verify: load and run it once in a child process first, so a hostile
+            file cannot crash this one.
+
+    Attributes:
+        file: the parsed :class:`export.tflite_file.TFLiteFile` (ops, sizes).
+        input_shape, output_shape: shape signatures, -1 for a dynamic size.
+
+    Example:
+        >>> edge = EdgeModel("digits.tflite")
+        >>> probabilities = edge.predict(x_test[:32])       # (32, 10)
+        >>> letters = edge.predict([word1, word2])          # words of any length
+    """
+
+    def __init__(self, model, num_threads=None, verify=True):
+        data = read_model_bytes(model, "TFLite model")
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise ValueError(f"num_threads={num_threads!r} is not allowed; expected None or an int >= 1")
+        self.file = check_tflite(data, probe=verify)
+        if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
+            raise ValueError(
+                f"EdgeModel runs models with one input and at least one output; this one has "
+                f"{len(self.file.inputs)} inputs and {len(self.file.outputs)} outputs"
+            )
+        self._interpreter = Interpreter(model_content=data, num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]
+        self._outputs = self._interpreter.get_output_details()
+        self._variables = self.file.variables
+        self._lock = threading.Lock()
+        self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
+        self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
+        self.input_dtype = np.dtype(self._input["dtype"])
+
+    @property
+    def signature(self):
+        """``{"inputs": [...], "outputs": [...]}``: name, shape signature and dtype of each."""
+        def describe(detail):
+            return {
+                "name": detail["name"],
+                "shape": tuple(int(d) for d in detail["shape_signature"]),
+                "dtype": np.dtype(detail["dtype"]).name,
+            }
+
+        return {"inputs": [describe(self._input)], "outputs": [describe(d) for d in self._outputs]}
+
+    @property
+    def size(self):
+        return self.file.size
+
+    @property
+    def stateful_ops(self):
+        """Number of ops that keep state in variable tensors (fused LSTMs)."""
+        return sum(ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") for ops in self.file.subgraph_ops)
+
+    def __repr__(self):
+        outputs = ", ".join(f"{o['dtype']} {o['shape']}" for o in self.signature["outputs"])
+        return (
+            f"EdgeModel({self.size} bytes, input {self.input_dtype.name} {self.input_shape}"
+            f" -> output {outputs}, {sum(map(len, self.file.subgraph_ops))} ops, "
+            f"{self.stateful_ops} fused LSTM)"
+        )
+
+    # ---- input and output conversion --------------------------------------------------
+
+    def _check_input(self, x, what="x", batched=True):
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{what} is not an array: {error}") from error
+        if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise ValueError(f"{what} has dtype {x.dtype}; expected numbers")
+        expected = self.input_shape if batched else self.input_shape[1:]
+        if x.ndim != len(expected):
+            raise ValueError(
+                f"{what} has shape {x.shape}; expected {len(expected)} dimensions like "
+                f"{tuple(d if d > 0 else None for d in expected)}"
+            )
+        if x.size == 0:
+            raise ValueError(f"{what} has shape {x.shape}; it is empty")
+        fixed = expected[1:] if batched else expected
+        actual = x.shape[1:] if batched else x.shape
+        for axis, (want, got) in enumerate(zip(fixed, actual), start=1 if batched else 0):
+            if want > 0 and want != got:
+                raise ValueError(
+                    f"{what} has shape {x.shape}; axis {axis} must be {want} "
+                    f"(model input {self.input_shape}, -1 = any size)"
+                )
+        if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+            raise ValueError(f"{what} contains NaN or infinity; the model needs finite inputs")
+        return x
+
+    def _to_input_dtype(self, x):
+        scale, zero_point = self._input["quantization"]
+        if self.input_dtype.type in QUANTIZED and scale > 0 and np.issubdtype(x.dtype, np.floating):
+            info = np.iinfo(self.input_dtype)
+            x = np.clip(np.round(x / scale) + zero_point, info.min, info.max)
+        return x.astype(self.input_dtype)
+
+    def _from_output(self, detail, y):
+        scale, zero_point = detail["quantization"]
+        if np.dtype(detail["dtype"]).type in QUANTIZED and scale > 0:
+            return (y.astype(np.float32) - zero_point) * scale
+        return y
+
+    # ---- running ----------------------------------------------------------------------
+
+    def _resize(self, shape):
+        if tuple(self._input["shape"]) != tuple(shape):
+            self._interpreter.resize_tensor_input(self._input["index"], list(shape), strict=False)
+            self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]
+
+    def _invoke(self, x):
+        self._resize(x.shape)
+        self._interpreter.set_tensor(self._input["index"], x)
+        self._interpreter.invoke()
+        return [self._from_output(d, self._interpreter.get_tensor(d["index"]).copy()) for d in self._outputs]
+
+    def _run_batch(self, x):
+        """Run a checked batch, each run from zero state; returns a list of outputs."""
+        fixed_batch = self.input_shape[0]
+        if fixed_batch <= 0:
+            chunks = [x]
+        else:
+            chunks = [x[i:i + fixed_batch] for i in range(0, len(x), fixed_batch)]
+        results = []
+        for chunk in chunks:
+            real = len(chunk)
+            if fixed_batch > 0 and real < fixed_batch:
+                padding = np.zeros((fixed_batch - real,) + chunk.shape[1:], chunk.dtype)
+                chunk = np.concatenate([chunk, padding])
+            self._resize(chunk.shape)
+            self._interpreter.reset_all_variables()
+            results.append([y[:real] for y in self._invoke(chunk)])
+        return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
+
+    def predict(self, x):
+        """Run the model; every sample starts from zero recurrent state.
+
+        Args:
+            x: a batch (N, ...) matching the input shape (dynamic sizes, such
+                as the time axis, any length), or a list of single samples
+                without the batch axis, each with its own dynamic sizes (e.g.
+                words of different lengths).
+
+        Returns:
+            float outputs (dequantized when the model's are int8): an array
+            (N, ...) for a batch, a list of arrays for a list; a list of those
+            when the model has several outputs.
+
+        Raises:
+            ValueError: wrong rank, a fixed dimension that does not match, an
+                empty or non-numeric input, or NaN/infinity in it.
+        """
+        with self._lock:
+            if isinstance(x, (list, tuple)):
+                if not x:
+                    raise ValueError("x is an empty list; expected at least one sample")
+                samples = [self._check_input(s, f"x[{i}]", batched=False) for i, s in enumerate(x)]
+                outs = [self._run_batch(self._to_input_dtype(s[None])) for s in samples]
+                per_output = [[o[k][0] for o in outs] for k in range(len(self._outputs))]
+                return per_output[0] if len(per_output) == 1 else per_output
+            x = self._to_input_dtype(self._check_input(x))
+            outs = self._run_batch(x)
+            return outs[0] if len(outs) == 1 else outs
+
+    def stream(self):
+        """Start a stateful stream: see :class:`EdgeStream`."""
+        return EdgeStream(self)
+
+
+class EdgeStream:
+    """Feed one sequence in chunks; the fused LSTMs carry ``h_t, C_t`` from chunk to chunk.
+
+    Feeding x_1..x_k then x_{k+1}..x_T gives the same outputs as one
+    ``predict`` on x_1..x_T. Only for causal models: a model that reads
+    backwards (``Bidirectional``, ``go_backwards``) would need the future, and
+    a model whose recurrence is a ``WHILE`` loop keeps no state, so both are
+    refused.
+
+    Example:
+        >>> stream = edge.stream()
+        >>> first = stream.feed(rows[:, :14]); last = stream.feed(rows[:, 14:])
+        >>> stream.reset()   # back to h_0 = C_0 = 0
+    """
+
+    def __init__(self, model):
+        ops = [op for subgraph in model.file.subgraph_ops for op in subgraph]
+        if model.stateful_ops == 0 or "WHILE" in ops:
+            raise ValueError(
+                "stream() needs recurrent state kept between calls (fused LSTM ops and no "
+                "WHILE loops); this model restarts its recurrence at every call"
+            )
+        if "REVERSE_V2" in ops:
+            raise ValueError(
+                "stream() needs a causal model; this one reverses time (Bidirectional or "
+                "go_backwards) and so needs the whole sequence: use predict()"
+            )
+        if model.input_shape[1] > 0:
+            raise ValueError(
+                f"stream() needs a dynamic time axis; the model input is {model.input_shape}"
+            )
+        self._model = model
+        self.steps = 0
+        self.reset()
+
+    def reset(self):
+        """Forget the state: the next chunk starts from h_0 = C_0 = 0."""
+        with self._model._lock:
+            self._model._interpreter.reset_all_variables()
+        self.steps = 0
+
+    def feed(self, chunk):
+        """Run the next chunk (batch, t, ...) of the sequence; returns its outputs."""
+        model = self._model
+        with model._lock:
+            chunk = model._check_input(chunk, "chunk")
+            batch = model.input_shape[0]
+            if batch > 0 and len(chunk) != batch:
+                raise ValueError(f"chunk has batch size {len(chunk)}; the model's is {batch}")
+            interpreter = model._interpreter
+            # Resizing reallocates tensors and zeroes the state: carry it across.
+            state = [interpreter.get_tensor(i).copy() for i in model._variables]
+            model._resize(chunk.shape)
+            for index, value in zip(model._variables, state):
+                if interpreter.get_tensor(index).shape == value.shape:
+                    interpreter.set_tensor(index, value)
+            outs = model._invoke(model._to_input_dtype(chunk))
+        self.steps += chunk.shape[1]
+        return outs[0] if len(outs) == 1 else outs

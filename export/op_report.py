@@ -1,0 +1,83 @@
+"""What a ``.tflite`` file contains: ops, loops, non-builtin ops, size, recurrent lowering."""
+
+import collections
+import dataclasses
+import json
+
+from export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA, read_tflite
+from export.validate import read_model_bytes
+
+FUSED_RECURRENT_OPS = (
+    "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "BIDIRECTIONAL_SEQUENCE_LSTM",
+    "UNIDIRECTIONAL_SEQUENCE_RNN",
+    "BIDIRECTIONAL_SEQUENCE_RNN",
+)
+LOOP_OPS = ("WHILE",)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpReport:
+    """Ops of a ``.tflite`` model.
+
+    Attributes:
+        size: file size in bytes.
+        ops: Counter of op name -> count, over every subgraph.
+        main_ops: op names of the main subgraph, in order.
+        subgraphs: number of subgraphs (a ``WHILE`` loop adds a cond and a body).
+        loops: number of ``WHILE`` ops (a recurrence run step by step).
+        fused_recurrent: number of fused recurrent ops.
+        custom_ops: names of non-builtin ops (``Flex*`` need the TF runtime).
+        lowering: per recurrent Keras layer, how it was exported (from
+            :func:`export.to_tflite`'s metadata; empty for other files).
+    """
+
+    size: int
+    ops: collections.Counter
+    main_ops: tuple
+    subgraphs: int
+    loops: int
+    fused_recurrent: int
+    custom_ops: tuple
+    lowering: tuple
+
+    def __str__(self):
+        lines = [
+            f"size: {self.size} bytes ({self.size / 1024:.1f} KiB), {self.subgraphs} subgraph(s)",
+            "ops: " + ", ".join(f"{name} x{n}" for name, n in sorted(self.ops.items())),
+            f"fused recurrent ops: {self.fused_recurrent}; WHILE loops: {self.loops}"
+            + ("  <- recurrence runs as a loop" if self.loops else ""),
+            "non-builtin ops: " + (", ".join(self.custom_ops) if self.custom_ops else "none"),
+        ]
+        for item in self.lowering:
+            how = "fused UNIDIRECTIONAL_SEQUENCE_LSTM" if item["fused"] else "WHILE loop"
+            reason = f" ({item['reason']})" if item.get("reason") else ""
+            lines.append(f"  {item['layer']} [{item['kind']}]: {how}{reason}")
+        return "\n".join(lines)
+
+
+def op_report(tflite):
+    """Report the ops of ``tflite`` (an ``EdgeModel``, path or bytes); never runs it."""
+    file = getattr(tflite, "file", None)
+    if file is None:
+        file = read_tflite(read_model_bytes(tflite, "TFLite model"))
+    ops = collections.Counter(op for subgraph in file.subgraph_ops for op in subgraph)
+    builtins = set(BUILTIN_NAMES.values()) - {"CUSTOM"}
+    custom = tuple(sorted(name for name in ops if name not in builtins))
+    try:
+        lowering = json.loads(file.metadata.get(LOWERING_METADATA, b"[]"))
+    except ValueError:
+        lowering = []
+    keys = {"layer", "kind", "fused", "reason"}
+    if not isinstance(lowering, list) or not all(isinstance(i, dict) and keys <= set(i) for i in lowering):
+        lowering = []
+    return OpReport(
+        size=file.size,
+        ops=ops,
+        main_ops=file.subgraph_ops[0],
+        subgraphs=len(file.subgraph_ops),
+        loops=sum(ops[name] for name in LOOP_OPS),
+        fused_recurrent=sum(ops[name] for name in FUSED_RECURRENT_OPS),
+        custom_ops=custom,
+        lowering=tuple(lowering),
+    )
