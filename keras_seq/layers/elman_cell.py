@@ -1,8 +1,6 @@
 """The Elman (simple recurrent) cell: one step of the lecture's RNN."""
 
 import keras
-from keras import ops
-
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
 
@@ -49,8 +47,7 @@ class ElmanCell(RecurrentCell):
         super().__init__(units, activation=activation, **kwargs)
         self.state_size = self.units
 
-    def recurrent_step(self, projected_inputs, states, training=False):
-        """``h_t = theta(projected_inputs + h_{t-1} W_h)``; returns ``(h_t, [h_t])``."""
-        h_prev = self.dropped_state(states[0], training)
-        h = self.activation(projected_inputs + ops.matmul(h_prev, self.recurrent_kernel))
+    def activate(self, z, states):
+        """``h_t = theta(z)`` with ``z = W^(1) x_t + W_h h_{t-1} + b``; returns ``(h_t, [h_t])``."""
+        h = self.activation(z)
         return h, [h]

@@ -93,21 +93,13 @@ class LSTMCell(RecurrentCell):
             ]
         )
 
-    def recurrent_step(self, projected_inputs, states, training=False):
-        """Gates from ``projected_inputs`` (x_t W + b, all four gates) and the state.
+    def activate(self, z, states):
+        """The gates from the pre-activations ``z = x_t W + h_{t-1} W_h + b``
+        (batch, 4 units, blocks i, f, c, o) and ``C_{t-1} = states[1]``.
 
         Returns ``(h_t, [h_t, C_t])``.
         """
-        h_prev, c_prev = states[0], states[1]
-        h_dropped = self.dropped_state(h_prev, training)
-        if isinstance(h_dropped, list):  # one recurrent dropout mask per gate
-            kernels = ops.split(self.recurrent_kernel, 4, axis=1)
-            recurrent = ops.concatenate(
-                [ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1
-            )
-        else:
-            recurrent = ops.matmul(h_dropped, self.recurrent_kernel)
-        z = projected_inputs + recurrent
+        c_prev = states[1]
         z_input, z_forget, z_candidate, z_output = ops.split(z, 4, axis=-1)
         input_gate = self.recurrent_activation(z_input)  # I_t
         forget_gate = self.recurrent_activation(z_forget)  # F_t

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_seq.layers.bptt_scan import scan_with_bptt
 from keras_seq.layers.recurrent_cell import DropoutRNNCell, RecurrentCell
 
 
@@ -292,6 +293,16 @@ class Recurrent(keras.layers.Layer):
             new_states = [new_states]
         return output, list(new_states)
 
+    def uses_bptt_scan(self, training):
+        """Training calls of our cells (without recurrent dropout) use the
+        hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`."""
+        return (
+            training
+            and not self.unroll
+            and isinstance(self.cell, RecurrentCell)
+            and self.cell.recurrent_dropout == 0.0
+        )
+
     def run_over_time(self, sequences, states, mask, training):
         """Returns ``(last_output, outputs or None, final_states)``."""
         if isinstance(self.cell, RecurrentCell):
@@ -303,6 +314,20 @@ class Recurrent(keras.layers.Layer):
         if self.go_backwards:
             inputs = ops.flip(inputs, 0)
             mask = None if mask is None else ops.flip(mask, 0)
+        if self.uses_bptt_scan(training):
+            outputs, states = scan_with_bptt(
+                self.cell.activate,
+                inputs,
+                states,
+                ops.cast(self.cell.recurrent_kernel, self.compute_dtype),
+                mask=mask,
+                output_size=self.output_size,
+                return_sequences=self.return_sequences,
+                zero_output_for_mask=self.zero_output_for_mask,
+            )
+            if self.return_sequences:
+                return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states
+            return outputs, None, states
         zero_output = ops.zeros(
             (ops.shape(inputs)[1], self.output_size), dtype=self.compute_dtype
         )
@@ -372,14 +397,16 @@ class Recurrent(keras.layers.Layer):
                 lambda t, *_: t < steps,
                 body_without_outputs,
                 (tf.constant(0), zero_output, *states),
-                maximum_iterations=steps,
+                maximum_iterations=inputs.shape[0] or steps,
+                parallel_iterations=32,
             )
             return last_output, None, final_states
         t, output_ta, last_output, *final_states = tf.while_loop(
             lambda t, *_: t < steps,
             body,
             (tf.constant(0), output_ta, zero_output, *states),
-            maximum_iterations=steps,
+            maximum_iterations=inputs.shape[0] or steps,
+            parallel_iterations=32,
         )
         outputs = ops.transpose(output_ta.stack(), (1, 0, 2))
         return last_output, outputs, final_states

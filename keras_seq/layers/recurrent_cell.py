@@ -36,8 +36,10 @@ def check_rate(name, rate):
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """Base of :class:`ElmanCell` and :class:`LSTMCell`.
 
-    Subclasses set ``self.gates`` (how many ``units``-wide blocks the kernels
-    hold: 1 for Elman, 4 for LSTM) and implement :meth:`recurrent_step`.
+    Subclasses set ``gates`` (how many ``units``-wide blocks the kernels
+    hold: 1 for Elman, 4 for LSTM) and implement :meth:`activate`, the
+    elementwise part of a step after the one product
+    ``z = x_t W + b + h_{t-1} W_h``.
 
     Weights, exactly as Keras's ``SimpleRNNCell``/``LSTMCell``: ``kernel``
     (input_dim, gates * units), ``recurrent_kernel`` (units, gates * units),
@@ -168,7 +170,24 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         return projected
 
     def recurrent_step(self, projected_inputs, states, training=False):
-        """One step from the projected input: returns ``(output, new_states)``."""
+        """One step from the projected input: returns ``(output, new_states)``.
+
+        ``z = projected_inputs + h_{t-1} @ recurrent_kernel`` (all gates in one
+        product), then :meth:`activate`.
+        """
+        h_dropped = self.dropped_state(states[0], training)
+        if isinstance(h_dropped, list):  # one recurrent dropout mask per gate
+            kernels = ops.split(self.recurrent_kernel, self.gates, axis=1)
+            recurrent = ops.concatenate(
+                [ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1
+            )
+        else:
+            recurrent = ops.matmul(h_dropped, self.recurrent_kernel)
+        return self.activate(projected_inputs + recurrent, states)
+
+    def activate(self, z, states):
+        """The elementwise rest of a step, from the pre-activations ``z``
+        (batch, gates * units) and the previous states: ``(output, new_states)``."""
         raise NotImplementedError
 
     def call(self, inputs, states, training=False):

@@ -1,0 +1,132 @@
+"""Speed of our recurrent layers against Keras's own, in one process.
+
+For each pair (our ``LSTM`` vs ``keras.layers.LSTM``, our ``Elman`` vs
+``keras.layers.SimpleRNN``, our ``Bidirectional(LSTM)`` vs
+``keras.layers.Bidirectional(keras.layers.LSTM)``), a model
+``Input(T, features) -> recurrent layer -> Dense(1)`` with the same weights is
+timed on ``train_on_batch`` (one training step, Adam, MSE) and on
+``predict_on_batch`` (inference latency of one batch). Runs alternate ours,
+Keras's, ours, ... and each figure is the median of ``--repeats`` runs; the
+ratio ours/Keras at or under 1.0 means ours is no slower.
+
+    python benchmarks/rnn_speed.py                       # batch 64, 32 features, 128 units, T=100 and T=1000
+    python benchmarks/rnn_speed.py --steps 100 --repeats 3   # a quicker look
+
+Why ours is faster on CPU: Keras's TensorFlow LSTM uses a cuDNN kernel only on
+GPU; on CPU it runs its cell once per step, and each step multiplies that
+step's x_t by the kernel. Ours multiplies all T inputs by the kernel in one
+large product before the loop (``RecurrentCell.project_inputs``), so the loop
+only does h_{t-1} @ recurrent_kernel (one product for the four gates) and the
+elementwise gate arithmetic, and keeps no per-step outputs when
+``return_sequences=False``.
+
+The machine is shared: expect a few percent of noise between runs; the
+spread (min-max over the repeats) is printed beside each median.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_seq import layers  # noqa: E402
+
+PAIRS = {
+    "LSTM": (lambda u: layers.LSTM(u), lambda u: keras.layers.LSTM(u)),
+    "Elman": (lambda u: layers.Elman(u), lambda u: keras.layers.SimpleRNN(u)),
+    "Bidirectional(LSTM)": (
+        lambda u: layers.Bidirectional(layers.LSTM(u)),
+        lambda u: keras.layers.Bidirectional(keras.layers.LSTM(u)),
+    ),
+}
+
+
+def build(make_layer, steps, features, units):
+    inputs = keras.Input((steps, features))
+    outputs = keras.layers.Dense(1)(make_layer(units)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def timed(function, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
+
+
+def measure(name, steps, batch, features, units, repeats, calls):
+    make_ours, make_keras = PAIRS[name]
+    ours = build(make_ours, steps, features, units)
+    theirs = build(make_keras, steps, features, units)
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, steps, features)).astype("float32")
+    y = rng.normal(size=(batch, 1)).astype("float32")
+    gap = np.abs(ours.predict_on_batch(x) - theirs.predict_on_batch(x)).max()
+    models = {"ours": ours, "keras": theirs}
+    for model in models.values():  # trace and warm up
+        model.train_on_batch(x, y)
+        model.predict_on_batch(x)
+    train = {key: [] for key in models}
+    infer = {key: [] for key in models}
+    for _ in range(repeats):
+        for key, model in models.items():
+            train[key].append(timed(lambda: model.train_on_batch(x, y), calls))
+            infer[key].append(timed(lambda: model.predict_on_batch(x), calls))
+    return gap, train, infer
+
+
+def report(name, steps, gap, train, infer):
+    def line(what, times, per_second):
+        ours, theirs = statistics.median(times["ours"]), statistics.median(times["keras"])
+        spread = {k: (min(v), max(v)) for k, v in times.items()}
+        if per_second:
+            figures = f"ours {1 / ours:7.2f}/s  keras {1 / theirs:7.2f}/s"
+        else:
+            figures = f"ours {ours * 1e3:8.2f} ms  keras {theirs * 1e3:8.2f} ms"
+        print(
+            f"{name:20s} T={steps:<5d} {what:9s} {figures}  time ratio ours/keras "
+            f"{ours / theirs:5.2f}  (spread ms: ours {spread['ours'][0] * 1e3:.1f}-"
+            f"{spread['ours'][1] * 1e3:.1f}, keras {spread['keras'][0] * 1e3:.1f}-"
+            f"{spread['keras'][1] * 1e3:.1f})"
+        )
+
+    line("train", train, per_second=True)
+    line("inference", infer, per_second=False)
+    print(f"{'':20s} max |ours - keras| prediction gap {gap:.2e}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--layers", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--features", type=int, default=32)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=7, help="alternating runs per figure")
+    parser.add_argument("--calls", type=int, default=3, help="calls averaged within a run")
+    args = parser.parse_args(argv)
+    print(
+        f"batch {args.batch}, {args.features} features, {args.units} units, "
+        f"median of {args.repeats} alternating runs x {args.calls} calls; "
+        f"keras {keras.__version__}, backend {keras.backend.backend()}"
+    )
+    for steps in args.steps:
+        for name in args.layers:
+            calls = args.calls if steps <= 200 else 1
+            gap, train, infer = measure(
+                name, steps, args.batch, args.features, args.units, args.repeats, calls
+            )
+            report(name, steps, gap, train, infer)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
