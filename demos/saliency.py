@@ -216,8 +216,15 @@ class SmoothGrad:
 class GradCAMPlusPlus:
     """Grad-CAM++ (Chattopadhay et al. 2018) on a convolutional layer.
 
-    ``L_c = ReLU(sum_k w_k^c A^k)``, ``w_k^c = sum_ij alpha_ij^kc ReLU(dS_c/dA_ij^k)``,
-    upsampled (bilinearly) to the input size.
+    With ``g = dS_c/dA^k_ij`` (the exponential-score form of the paper, eq. 19):
+
+        alpha^kc_ij = g^2 / (2 g^2 + sum_ab A^k_ab g^3)
+        w^c_k = sum_ij alpha^kc_ij ReLU(g)
+        L^c = ReLU(sum_k w^c_k A^k), upsampled bilinearly to the input size.
+
+    Written here rather than wrapped: tf-keras-vis 0.8.7 divides the alphas
+    by their spatial sum, which can be negative and then zeroes the whole map
+    of a confidently classified digit.
 
     Args:
         model: a Keras image classifier ending in a softmax.
@@ -228,19 +235,38 @@ class GradCAMPlusPlus:
     name = "gradcam++"
 
     def __init__(self, model, layer=None):
-        from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+        import keras
 
         self.model = model
         self.layer = layer if layer is not None else last_feature_map_layer(model)
         _check_layer_name(model, self.layer)
-        self._cam = GradcamPlusPlus(logits_model(model), clone=False)
+        logits = logits_model(model)
+        self._features_and_scores = keras.Model(
+            logits.inputs, [logits.get_layer(self.layer).output, logits.outputs[0]])
 
     def __call__(self, images, classes):
+        import tensorflow as tf
+
         images, classes = check_images_and_classes(self.model, images, classes)
-        with _quiet():
-            maps = self._cam(_score(classes), images, penultimate_layer=self.layer,
-                             seek_penultimate_conv_layer=False)
-        return np.asarray(maps, dtype=np.float32)
+        x = tf.constant(images)
+        with tf.GradientTape() as tape, _quiet():
+            features, scores = self._features_and_scores(x, training=False)
+            picked = tf.gather(scores, tf.constant(classes[:, None]), axis=1, batch_dims=1)
+        g = tape.gradient(picked, features).numpy().astype(np.float64)  # (N, h, w, K)
+        features = features.numpy().astype(np.float64)
+        denominator = 2 * g ** 2 + features.sum(axis=(1, 2), keepdims=True) * g ** 3
+        alphas = np.where(g > 0, g ** 2 / np.where(denominator > 0, denominator, 1.0), 0.0)
+        weights = (alphas * np.maximum(g, 0)).sum(axis=(1, 2))  # (N, K)
+        cam = np.maximum(np.einsum("nhwk,nk->nhw", features, weights), 0).astype(np.float32)
+        cam = tf.image.resize(cam[..., None], images.shape[1:3], method="bilinear").numpy()[..., 0]
+        return _min_max(cam)
+
+
+def _min_max(maps):
+    """Scale each map to [0, 1] (an all-equal map becomes zeros)."""
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return ((maps - low) / np.where(span > 0, span, 1.0)).astype(np.float32)
 
 
 class ScoreCAM:

@@ -1,0 +1,31 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from demos import figures
+
+
+def test_save_png_writes_a_png_of_the_figure_size_atomically(tmp_path):
+    figure = figures.new_figure(3.0, 2.0)
+    axes = figure.add_subplot(1, 1, 1)
+    drawn = figures.show_map_over_image(axes, np.eye(8), np.linspace(0, 1, 64).reshape(8, 8), title="t")
+    figures.add_colorbar(figure, drawn, axes, "value")
+    path = figures.save_png(figure, tmp_path / "f.png")
+    assert figures.png_size(path) == figures.figure_pixels(figure) == (300, 200)
+    with Image.open(path) as image:
+        image.verify()
+    assert os.listdir(tmp_path) == ["f.png"]  # no temporary file left behind
+
+
+def test_save_png_into_a_missing_folder_names_it(tmp_path):
+    with pytest.raises(OSError, match="does not exist"):
+        figures.save_png(figures.new_figure(1, 1), tmp_path / "missing" / "f.png")
+
+
+def test_png_size_rejects_a_file_that_is_not_a_png(tmp_path):
+    bogus = tmp_path / "not.png"
+    bogus.write_bytes(b"GIF89a" + bytes(30))
+    with pytest.raises(ValueError, match="not a PNG"):
+        figures.png_size(bogus)
