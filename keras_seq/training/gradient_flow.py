@@ -18,6 +18,7 @@ from keras import ops
 
 from keras_seq import layers as seq_layers
 
+# The recurrent layers the training tools know: ours and Keras's.
 RECURRENT_TYPES = (keras.layers.RNN, seq_layers.Recurrent)
 BIDIRECTIONAL_TYPES = (keras.layers.Bidirectional, seq_layers.Bidirectional)
 
@@ -41,8 +42,8 @@ def gradient_flow(model, x, y, layer=None, loss=None):
             SimpleRNN, GRU, RNN ...), possibly nested.
         x: the model's input batch.
         y: the targets for the loss.
-        layer: name of the recurrent layer to measure; defaults to the first
-            one in the model. For a ``Bidirectional`` layer, its forward
+        layer: the recurrent layer to measure (its name, or the layer);
+            defaults to the first one in the model. For a ``Bidirectional`` layer, its forward
             direction is measured.
         loss: a Keras loss (name, function or ``keras.losses.Loss``); defaults
             to the compiled model's loss.
@@ -92,6 +93,8 @@ def find_recurrent_layer(model, name=None):
     ]
     if not candidates:
         raise ValueError(f"model {model.name!r} has no recurrent layer to measure the gradient flow of")
+    if isinstance(name, keras.layers.Layer):
+        name = name.name
     if name is None:
         chosen = candidates[0]
     else:

@@ -22,10 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq import layers as seq_layers
-
-RECURRENT_TYPES = (keras.layers.RNN, seq_layers.Recurrent)
-BIDIRECTIONAL_TYPES = (keras.layers.Bidirectional, seq_layers.Bidirectional)
+from keras_seq.training.gradient_flow import BIDIRECTIONAL_TYPES, RECURRENT_TYPES
 
 
 class TruncatedBPTT:

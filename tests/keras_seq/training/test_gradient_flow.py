@@ -101,7 +101,7 @@ def test_named_layer_and_bidirectional_forward_direction():
         ]
     )
     model.compile(loss="sparse_categorical_crossentropy")
-    top = gradient_flow(model, x, y, layer="top")
+    top = gradient_flow(model, x, y, layer=model.get_layer("top"))
     bi = gradient_flow(model, x, y, layer="bi")
     first = gradient_flow(model, x, y)
     assert top.shape == bi.shape == (20,)
