@@ -12,6 +12,7 @@ import sys
 
 COMMANDS = {
     "data": ("keras_seq.datasets.command", "show the bundled datasets"),
+    "train": ("keras_seq.training.command", "train the digits or handwriting model"),
     "demo": ("demos.command", "run a demo: digits (default), handwriting, filters, gradient-flow"),
 }
 
