@@ -26,10 +26,12 @@ def lenet5(variant="faithful", num_classes=10):
       ``scaled_tanh`` (1.7159 tanh(2a/3)). The output is a softmax dense
       layer in place of the paper's Euclidean RBF units, so the model trains
       with ordinary cross-entropy. 60,850 parameters.
-    - ``"modern"``: the same layer sizes with today's choices: ReLU, 2x2 max
-      pooling in place of trainable subsampling, a fully connected C3 (plain
-      ``Conv2D``; the connection table was a 1998 cost and symmetry-breaking
-      device), dropout 0.25 before the output; 61,706 parameters. Input kept in [0, 1].
+    - ``"modern"``: the same layer sizes with today's choices: each
+      convolution (C1, C3, C5) followed by batch normalisation and ReLU, 2x2
+      max pooling (S2, S4) in place of trainable subsampling, a fully
+      connected C3 (plain ``Conv2D``; the connection table was a 1998 cost
+      and symmetry-breaking device), ReLU F6 and dropout 0.25 before the
+      output. Input kept in [0, 1].
 
     Args:
         variant: ``"faithful"`` or ``"modern"``.
@@ -60,11 +62,12 @@ def lenet5(variant="faithful", num_classes=10):
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(84, activation=scaled_tanh, name="F6")(x)
     else:
-        x = layers.Conv2D(6, 5, activation="relu", name="C1")(x)
-        x = layers.MaxPooling2D(2, name="S2")(x)
-        x = layers.Conv2D(16, 5, activation="relu", name="C3")(x)
-        x = layers.MaxPooling2D(2, name="S4")(x)
-        x = layers.Conv2D(120, 5, activation="relu", name="C5")(x)
+        for name, filters in (("C1", 6), ("C3", 16), ("C5", 120)):
+            x = layers.Conv2D(filters, 5, use_bias=False, name=name)(x)
+            x = layers.BatchNormalization(name=f"{name}_norm")(x)
+            x = layers.ReLU(name=f"{name}_relu")(x)
+            if name != "C5":
+                x = layers.MaxPooling2D(2, name=f"S{int(name[1]) + 1}")(x)
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(84, activation="relu", name="F6")(x)
         x = layers.Dropout(0.25, name="dropout")(x)
