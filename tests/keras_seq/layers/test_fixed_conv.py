@@ -81,6 +81,19 @@ def test_matches_scipy_cross_correlation_for_paddings_0_to_2_and_strides_1_to_3(
                     )
 
 
+def test_same_padding_with_stride_gives_ceil_n_over_s_outputs():
+    # "same" pads max((ceil(n/s) - 1)*s + k - n, 0) zeros in all, the odd one
+    # at the bottom/right (Keras and TensorFlow's convention).
+    rng = np.random.default_rng(5)
+    image = rng.normal(size=(10, 9)).astype(np.float32)
+    kernel = rng.normal(size=(3, 3)).astype(np.float32)
+    result = apply(FixedConv2D(kernel, strides=2, padding="same"), image)
+    assert result.shape == (5, 5)
+    padded = np.pad(image, [(0, 1), (1, 1)])  # rows: 8 + 3 - 10 = 1 zero; cols: 8 + 3 - 9 = 2
+    np.testing.assert_allclose(result, correlate2d(padded, kernel, mode="valid")[::2, ::2],
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_each_channel_is_filtered_on_its_own():
     rng = np.random.default_rng(0)
     images = rng.normal(size=(1, 7, 7, 3)).astype(np.float32)
