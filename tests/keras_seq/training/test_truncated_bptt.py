@@ -70,35 +70,25 @@ def test_fit_is_one_sgd_step_per_chunk_with_state_carried_and_gradient_cut():
     x, y = sequences()
     stateful.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
     monitor = GradientNormMonitor()
-    history = TruncatedBPTT(stateful, K).fit(x, y, epochs=2, shuffle=False, callbacks=[monitor])
+    history = TruncatedBPTT(stateful, K).fit(x, y, epochs=1, shuffle=False, callbacks=[monitor])
 
     variables = by_hand.trainable_variables
     recurrent = by_hand.layers[0]
     losses, norms = [], []
-    for _ in range(2):
-        for b in range(0, len(x), B):
-            recurrent.reset_state()
-            for start, stop in [(0, 4), (4, 8), (8, 10)]:
-                with tf.GradientTape() as tape:
-                    loss = tf.reduce_mean((by_hand(x[b : b + B, start:stop], training=True) - y[b : b + B, start:stop]) ** 2)
-                grads = tape.gradient(loss, variables)
-                norms.append(np.sqrt(sum(float(tf.reduce_sum(g**2)) for g in grads)))
-                losses.append(float(loss))
-                for v, g in zip(variables, grads):
-                    v.assign(v - 0.5 * g)
+    for b in range(0, len(x), B):
+        recurrent.reset_state()
+        for start, stop in [(0, 4), (4, 8), (8, 10)]:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((by_hand(x[b : b + B, start:stop], training=True) - y[b : b + B, start:stop]) ** 2)
+            grads = tape.gradient(loss, variables)
+            norms.append(np.sqrt(sum(float(tf.reduce_sum(g**2)) for g in grads)))
+            losses.append(float(loss))
+            for v, g in zip(variables, grads):
+                v.assign(v - 0.5 * g)
     for got, want in zip(stateful.get_weights(), by_hand.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(monitor.norms, norms, rtol=1e-4)  # 2 epochs x 2 batches x 3 chunks
-    assert history.history["loss"] == pytest.approx([np.mean(losses[:6]), np.mean(losses[6:])], rel=1e-4)
-
-
-def test_training_by_chunks_lowers_the_loss():
-    stateful, _ = stateful_and_plain("ours-lstm")
-    x, _ = sequences(n=B, steps=24)
-    y = np.roll(x[..., :2], 1, axis=1)  # predict the previous step: needs the carried state at chunk starts
-    stateful.compile(optimizer=keras.optimizers.Adam(0.05, global_clipnorm=1.0), loss="mse")
-    history = TruncatedBPTT(stateful, 8).fit(x, y, epochs=12)
-    assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
+    np.testing.assert_allclose(monitor.norms, norms, rtol=1e-4)  # 2 batches x 3 chunks
+    assert history.history["loss"] == pytest.approx([np.mean(losses)], rel=1e-4)
 
 
 def test_sequence_not_longer_than_k_is_one_chunk_of_plain_bptt():
