@@ -66,7 +66,7 @@ def run(args):
             build, x, y, weights, out_dir=options["out"], epochs=options["epochs"],
             batch_size=options["batch_size"], strategy=strategy, learning_rate=args.learning_rate,
             clipnorm=args.clipnorm, global_clipnorm=args.global_clipnorm, data_seed=data_seed,
-            run=run_description, log=print,
+            run=run_description,
         )
     except trainer.NonFiniteLossError as error:
         print(f"keras-seq train: stopped: {error}", file=sys.stderr)

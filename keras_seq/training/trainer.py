@@ -60,7 +60,7 @@ class TrainingResult:
 
 def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=32,
           strategy=None, learning_rate=1e-3, clipnorm=None, global_clipnorm=None,
-          data_seed=None, run=None, log=print):
+          data_seed=None, run=None, log=None):
     """Train ``build_model()`` on ``(x, y)`` for ``epochs`` epochs, continuing any backup in ``out_dir``.
 
     After every epoch the weights and optimizer state are backed up in
@@ -81,7 +81,9 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
         batch_size: global batch size (int >= 1), split over the replicas.
         strategy: a ``tf.distribute.Strategy`` (see
             :func:`keras_seq.training.distribute.make_strategy`); default none.
-        learning_rate: Adam's step size (> 0).
+        learning_rate: Adam's step size (> 0), or a
+            ``keras.optimizers.schedules.LearningRateSchedule`` of the step
+            count (it continues where it was on a resumed run).
         clipnorm: clip each variable's gradient to this L2 norm (> 0).
         global_clipnorm: clip all gradients together to this L2 norm (> 0);
             at most one of ``clipnorm`` and ``global_clipnorm``.
@@ -89,14 +91,15 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
             the same); default a random one.
         run: JSON-able description of the run; a backup made by a different
             run is refused.
-        log: called with one line of progress per epoch.
+        log: called with one line of progress per epoch (default: print it).
 
     Returns:
         A :class:`TrainingResult`.
     """
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
-    _check_positive_number("learning_rate", learning_rate)
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        _check_positive_number("learning_rate", learning_rate)
     for name, value in (("clipnorm", clipnorm), ("global_clipnorm", global_clipnorm)):
         if value is not None:
             _check_positive_number(name, value)
@@ -117,6 +120,7 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
     if not np.all(np.isfinite(x)):
         raise ValueError("x holds NaN or infinite values")
 
+    log = log or (lambda line: print(line, flush=True))
     strategy = strategy or tf.distribute.get_strategy()
     folder = distribute.worker_dir(out_dir, strategy)
     folder.mkdir(parents=True, exist_ok=True)

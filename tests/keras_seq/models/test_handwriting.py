@@ -1,0 +1,73 @@
+"""handwriting: a CNN per letter, a bidirectional LSTM, a softmax per step, padding masked."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_seq.datasets import ocr_words
+from keras_seq.models import handwriting
+
+SMALL = {"units": 8, "filters": (4, 8), "features": 16, "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def words():
+    return ocr_words.load_words().subset(np.arange(40))
+
+
+def test_output_is_a_softmax_per_letter_for_any_length(words):
+    model = handwriting(**SMALL)
+    for maxlen in (None, 20):
+        x, _, _ = words.padded(maxlen=maxlen)
+        probabilities = np.asarray(model(x))
+        assert probabilities.shape == x.shape[:2] + (26,)
+        np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_padding_never_changes_the_real_letters(words):
+    """The backward LSTM must start at each word's last real letter, whatever padding follows."""
+    model = handwriting(**SMALL)
+    x, _, mask = words.padded()
+    longer, _, _ = words.padded(maxlen=x.shape[1] + 7)
+    short = np.asarray(model(x))
+    long_ = np.asarray(model(longer))
+    np.testing.assert_allclose(long_[:, : x.shape[1]][mask], short[mask], atol=1e-5)
+    # and a word alone gives the same letters as inside a padded batch
+    alone = np.asarray(model(x[:1, : int(mask[0].sum())]))
+    np.testing.assert_allclose(alone[0], short[0][mask[0]], atol=1e-5)
+
+
+def test_a_letter_with_ink_is_never_taken_for_padding():
+    """Even one lit pixel makes a step real: its output depends on what follows it."""
+    model = handwriting(**SMALL)
+    x = np.zeros((1, 3, 16, 8, 1), np.float32)
+    x[0, 0, 5, 3] = 1.0
+    x[0, 1, 9, 2] = 1.0
+    with_second = np.asarray(model(x))[0, 0]
+    x[0, 1] = 0.0  # now step 1 is padding
+    without_second = np.asarray(model(x))[0, 0]
+    assert not np.allclose(with_second, without_second, atol=1e-6)
+
+
+def test_no_layers_that_block_tflite_builtins():
+    """Plain layers only: no TimeDistributed (vectorised map) and no 3-D pooling."""
+    model = handwriting(**SMALL)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert "TimeDistributed" not in kinds and "MaxPooling3D" not in kinds
+    assert {"Conv3D", "Masking", "Bidirectional"} <= kinds
+
+
+def test_saves_and_loads_in_safe_mode(tmp_path, words):
+    model = handwriting(**SMALL)
+    x, _, _ = words.padded()
+    model.save(tmp_path / "h.keras")
+    loaded = keras.models.load_model(tmp_path / "h.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{"units": 0}, {"features": -1}, {"filters": (4,)},
+                                    {"filters": (4, 0)}, {"dropout": 1.5}])
+def test_bad_arguments(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        handwriting(**kwargs)
