@@ -63,22 +63,35 @@ def _check_arguments(model, quantization, representative_data, int8_io, batch_si
 
 
 def _calibration_batches(representative_data, spec):
-    data = np.asarray(representative_data, dtype=np.float32)
+    """A generator of calibration batches shaped like ``spec``.
+
+    ``representative_data`` is an array (N, ...) or a list of single samples
+    without the batch axis (e.g. words of different lengths).
+    """
     feature_shape = tuple(spec.shape[1:])
-    if data.ndim != len(feature_shape) + 1 or any(
-        d is not None and d != actual for d, actual in zip(feature_shape, data.shape[1:])
-    ):
-        raise ValueError(
-            f"representative_data has shape {data.shape}; expected (N,) + {feature_shape}"
-        )
-    if len(data) == 0 or not np.all(np.isfinite(data)):
-        raise ValueError("representative_data must be non-empty and finite")
+    if isinstance(representative_data, (list, tuple)):
+        samples = [np.asarray(s, dtype=np.float32)[None] for s in representative_data]
+    else:
+        samples = [np.asarray(representative_data, dtype=np.float32)]
+    for data in samples:
+        if data.ndim != len(feature_shape) + 1 or any(
+            d is not None and d != actual for d, actual in zip(feature_shape, data.shape[1:])
+        ):
+            raise ValueError(
+                f"representative_data has samples of shape {data.shape[1:]}; expected {feature_shape}"
+            )
+        if data.size == 0 or not np.all(np.isfinite(data)):
+            raise ValueError("representative_data must be non-empty and finite")
     batch = spec.shape[0] or 1
-    data = data[:CALIBRATION_SAMPLES]
 
     def batches():
-        for start in range(0, len(data) - batch + 1, batch):
-            yield [data[start:start + batch]]
+        given = 0
+        for data in samples:
+            for start in range(0, len(data) - batch + 1, batch):
+                if given == CALIBRATION_SAMPLES:
+                    return
+                given += 1
+                yield [data[start:start + batch]]
 
     return batches
 
@@ -124,11 +137,13 @@ def to_tflite(
         model: a functional or Sequential ``keras.Model`` with one input.
         path: where to write the ``.tflite`` file, or ``None``.
         quantization: ``None``, ``"dynamic"``, ``"float16"`` or ``"int8"``.
-        representative_data: (N, ...) typical inputs for ``"int8"`` (the
-            first 200 are used).
+        representative_data: typical inputs for ``"int8"``: (N, ...), or a
+            list of samples without the batch axis (the first 200 batches
+            are used).
         int8_io: int8 input and output tensors (``"int8"`` only).
-        batch_size: fixed batch dimension; default 1 when a fused LSTM is
-            present (the fused op keeps a fixed-size state), else dynamic.
+        batch_size: fixed batch dimension; default 1 when the model has
+            recurrent layers (the fused op keeps a fixed-size state, and the
+            converter needs static loop shapes), else dynamic.
             Other dimensions keep the model's (``None`` stays dynamic, so a
             word can run at its own length).
         fuse_lstm: ``False`` converts LSTMs as Keras 3 does (a ``WHILE``
@@ -141,10 +156,15 @@ def to_tflite(
         >>> data = to_tflite(model, "digits.tflite", quantization="dynamic")
     """
     _check_arguments(model, quantization, representative_data, int8_io, batch_size)
-    lowered, lowerings = lower_recurrent_layers(model) if fuse_lstm else (model, [])
-    fused = any(item.fused for item in lowerings)
-    if batch_size is None and fused:
-        batch_size = 1
+    lowered, lowerings = lower_recurrent_layers(model)
+    if not fuse_lstm:
+        lowered = model
+        lowerings = [
+            dataclasses.replace(item, fused=False, reason="fuse_lstm=False") if item.fused else item
+            for item in lowerings
+        ]
+    if batch_size is None and lowerings:
+        batch_size = 1  # fused ops keep fixed-size state; Keras's loops need a static batch
     input_spec = model.inputs[0]
     spec = tf.TensorSpec((batch_size,) + tuple(input_spec.shape[1:]), input_spec.dtype or "float32")
 

@@ -27,6 +27,19 @@ class Parity:
         )
 
 
+def keras_outputs(keras_model, x, batch_size=256):
+    """``keras_model(x)`` in inference mode, batch by batch, as one array.
+
+    A plain call rather than ``predict``: no per-model tracing, so a
+    one-off comparison costs one forward pass.
+    """
+    parts = [
+        np.asarray(keras_model(x[i:i + batch_size], training=False))
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(parts)
+
+
 def parity(keras_model, tflite, x, lengths=None):
     """Compare ``keras_model(x)`` with the TFLite model on the same ``x``.
 
@@ -50,7 +63,7 @@ def parity(keras_model, tflite, x, lengths=None):
     x = np.asarray(x, dtype=np.float32)
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"x must be a non-empty batch (N, ...), got shape {x.shape}")
-    expected = np.asarray(keras_model.predict(x, verbose=0, batch_size=64))
+    expected = keras_outputs(keras_model, x)
     if lengths is None:
         actual = np.asarray(edge.predict(x))
         pairs = [(expected, actual)]

@@ -1,0 +1,53 @@
+"""``keras-seq infer``: run a ``.tflite`` model on a digit image or an OCR word."""
+
+
+def add_arguments(parser):
+    parser.add_argument("model", help="the .tflite file")
+    parser.add_argument("input", help="a digit image (PNG, any size), or word:INDEX / INDEX "
+                                      "for a word of the bundled OCR set")
+
+
+def _word_index(text):
+    body = text[len("word:"):] if text.startswith("word:") else text
+    if not body.strip().lstrip("-").isdigit():
+        return None
+    return int(body)
+
+
+def run(args):
+    import os
+    import pathlib
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+
+    from export import bundled_inputs
+    from export.digit_image import load_digit_image
+    from export.edge_model import EdgeModel
+
+    edge = EdgeModel(args.model)
+    kind = bundled_inputs.input_kind(edge.input_shape)
+    index = None if pathlib.Path(args.input).is_file() else _word_index(args.input)
+    if kind == bundled_inputs.DIGITS:
+        if not pathlib.Path(args.input).is_file():
+            raise ValueError(f"INPUT {args.input!r}: this is a digit model; give an image file")
+        probabilities = edge.predict(load_digit_image(args.input)[None])[0]
+        digit = int(np.argmax(probabilities))
+        print(f"prediction: {digit}  probability: {probabilities[digit]:.4f}")
+        return 0
+    if kind == bundled_inputs.WORDS:
+        from keras_seq.datasets import ocr_words
+
+        words = ocr_words.load_words()
+        if index is None or not 0 <= index < len(words):
+            raise ValueError(
+                f"INPUT {args.input!r}: this is a word model; give word:INDEX with INDEX in 0-{len(words) - 1}"
+            )
+        probabilities = edge.predict([words.images[index][..., None].astype(np.float32)])[0]
+        letters = np.argmax(probabilities, axis=-1)
+        per_letter = probabilities[np.arange(len(letters)), letters]
+        print(f"prediction: {ocr_words.decode(letters)!r}  probability: {float(np.prod(per_letter)):.4f} "
+              f"(letters {' '.join(f'{p:.2f}' for p in per_letter)})  truth: {words.texts[index]!r} "
+              f"({ocr_words.decode(words.labels[index])!r} without its capital)")
+        return 0
+    raise ValueError(f"{args.model}: input {edge.input_shape} is neither a digit (28, 28, 1) nor a word (T, 16, 8, 1) model")
