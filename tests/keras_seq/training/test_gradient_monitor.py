@@ -127,3 +127,17 @@ def test_nan_gradient_is_recorded_not_hidden():
     monitor = GradientNormMonitor()
     model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
     assert np.isnan(monitor.norms[0])
+
+
+def test_loss_scale_optimizer_norms_are_unscaled():
+    x, y = data()
+    model = small_model()
+    reference = keras.models.clone_model(model)
+    reference.set_weights(model.get_weights())
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(LR, global_clipnorm=1.0))
+    model.compile(optimizer=optimizer, loss="mse")
+    monitor = GradientNormMonitor()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    norms, _, _ = hand_sgd(reference, x, y, 16, 1, clip=lambda n, gn: min(1.0, 1.0 / n))
+    np.testing.assert_allclose(monitor.norms, norms, rtol=1e-5)  # not multiplied by the loss scale (2**15)
+    assert monitor.clipped.tolist() == [True]
