@@ -27,7 +27,8 @@ def lenet5(variant="faithful", num_classes=10):
       layer in place of the paper's Euclidean RBF units, so the model trains
       with ordinary cross-entropy. 60,850 parameters.
     - ``"modern"``: the same layer sizes with today's choices: each
-      convolution (C1, C3, C5) followed by batch normalisation and ReLU, 2x2
+      convolution (C1, C3, C5) followed by batch normalisation (running
+      statistics with momentum 0.9, as PyTorch's default) and ReLU, 2x2
       max pooling (S2, S4) in place of trainable subsampling, a fully
       connected C3 (plain ``Conv2D``; the connection table was a 1998 cost
       and symmetry-breaking device), ReLU F6 and dropout 0.25 before the
@@ -64,7 +65,7 @@ def lenet5(variant="faithful", num_classes=10):
     else:
         for name, filters in (("C1", 6), ("C3", 16), ("C5", 120)):
             x = layers.Conv2D(filters, 5, use_bias=False, name=name)(x)
-            x = layers.BatchNormalization(name=f"{name}_norm")(x)
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_norm")(x)
             x = layers.ReLU(name=f"{name}_relu")(x)
             if name != "C5":
                 x = layers.MaxPooling2D(2, name=f"S{int(name[1]) + 1}")(x)

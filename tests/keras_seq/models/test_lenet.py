@@ -54,10 +54,13 @@ def test_one_epoch_on_512_digits_lowers_the_loss(variant, digits):
     model = lenet5(variant)
     model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
     loss = keras.losses.SparseCategoricalCrossentropy()
-    before = float(loss(y, model(x)))  # eager calls: no second traced function to build
+    # Eager calls (no second traced function to build) with training=True:
+    # after only 16 steps the modern variant's batch-norm running statistics
+    # still lag, so we measure the loss the optimizer sees, on batch statistics.
+    before = float(loss(y, model(x, training=True)))
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
-    after = float(loss(y, model(x)))
-    assert after < 0.9 * before  # faithful reaches ~0.25x, modern ~0.7x in 16 steps
+    after = float(loss(y, model(x, training=True)))
+    assert after < 0.5 * before  # both variants reach about 0.2-0.25x
 
 
 def test_faithful_model_round_trips_through_a_keras_file(tmp_path):
