@@ -127,18 +127,21 @@ class Bidirectional(keras.layers.Layer):
             self.backward_layer.build(sequences_shape)
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
-        output_shape = self.forward_layer.compute_output_shape(sequences_shape)
-        state_shapes = ()
+        forward = self.forward_layer.compute_output_shape(sequences_shape)
+        backward = self.backward_layer.compute_output_shape(sequences_shape)
+        forward_states = backward_states = ()
         if self.return_state:
-            output_shape, state_shapes = output_shape[0], tuple(output_shape[1:])
-        if self.merge_mode == "concat":
-            output_shape = tuple(output_shape[:-1]) + (output_shape[-1] * 2,)
+            forward, forward_states = forward[0], tuple(forward[1:])
+            backward, backward_states = backward[0], tuple(backward[1:])
+        forward, backward = tuple(forward), tuple(backward)
         if self.merge_mode is None:
-            outputs = (tuple(output_shape), tuple(output_shape))
+            outputs = (forward, backward)
+        elif self.merge_mode == "concat":
+            outputs = (forward[:-1] + (forward[-1] + backward[-1],),)
         else:
-            outputs = (tuple(output_shape),)
+            outputs = (forward,)
         if self.return_state:
-            return outputs + state_shapes + state_shapes
+            return outputs + forward_states + backward_states
         return outputs if self.merge_mode is None else outputs[0]
 
     def compute_mask(self, sequences, mask=None):
@@ -147,8 +150,11 @@ class Bidirectional(keras.layers.Layer):
         output_mask = mask if self.return_sequences else None
         masks = [output_mask] if self.merge_mode is not None else [output_mask] * 2
         if self.return_state:
-            states = self.forward_layer.compute_output_shape((None, None, 1))[1:]
-            return masks + [None] * (2 * len(states))
+            count = sum(
+                len(layer.compute_output_shape((None, None, 1))) - 1
+                for layer in (self.forward_layer, self.backward_layer)
+            )
+            return masks + [None] * count
         return masks[0] if self.merge_mode is not None else masks
 
     def call(self, sequences, initial_state=None, mask=None, training=False):

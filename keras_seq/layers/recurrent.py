@@ -137,6 +137,12 @@ class Recurrent(keras.layers.Layer):
 
     def build(self, sequences_shape, initial_state_shape=None):
         self.check_sequences_shape(sequences_shape)
+        if self.unroll and sequences_shape[1] is None:
+            raise ValueError(
+                f"{self.name}: unroll=True needs a fixed number of time steps, "
+                f"got sequences shape {tuple(sequences_shape)}; give the Input a "
+                "shape with the time axis"
+            )
         if isinstance(self.cell, keras.layers.Layer) and not self.cell.built:
             self.cell.build((sequences_shape[0], sequences_shape[2]))
         if self.stateful:
