@@ -43,8 +43,9 @@ def gradient_flow(model, x, y, layer=None, loss=None):
         x: the model's input batch.
         y: the targets for the loss.
         layer: the recurrent layer to measure (its name, or the layer);
-            defaults to the first one in the model. For a ``Bidirectional`` layer, its forward
-            direction is measured.
+            defaults to the first one in the model. For a ``Bidirectional``
+            layer, its forward direction is measured. A stateful layer starts
+            from, and updates, its stored states as in any call.
         loss: a Keras loss (name, function or ``keras.losses.Loss``); defaults
             to the compiled model's loss.
 
@@ -74,6 +75,8 @@ def gradient_flow(model, x, y, layer=None, loss=None):
     norms = np.array(
         [float(np.linalg.norm(ops.convert_to_numpy(g).astype(np.float64))) for g in grads if g is not None]
     )
+    if norms.size == 0:
+        raise ValueError(f"the loss does not depend on the hidden states of layer {rnn.name!r}")
     return norms[::-1].copy() if rnn.go_backwards else norms
 
 
