@@ -34,7 +34,7 @@ BACKUP_FOLDER = "backup"
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the message names the step."""
+    """The training loss (or a gradient) became NaN or infinite; the message names the step."""
 
 
 @dataclasses.dataclass
@@ -67,8 +67,9 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
     ``out_dir/backup`` and the model is saved to ``out_dir/model.keras``
     (both atomically), so a rerun with the same ``out_dir`` continues from
     the last finished epoch and ends after ``epochs`` epochs in total. A NaN
-    or infinite loss stops training with :class:`NonFiniteLossError` naming
-    the step; the last good checkpoint is left untouched.
+    or infinite loss (or gradient) stops training with
+    :class:`NonFiniteLossError` naming the step; the last good checkpoint is
+    left untouched.
 
     Args:
         build_model: callable returning an uncompiled ``keras.Model`` whose
@@ -135,6 +136,8 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
         optimizer.build(model.trainable_variables)
     backup = RunBackup(folder / BACKUP_FOLDER, run or {})
     state = backup.restore(model)
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        optimizer.learning_rate = learning_rate  # this run's rate, not the one in the backup
     resumed_from, history = state["epochs_done"], state["history"]
     if resumed_from:
         log(f"resuming from {backup.folder} after epoch {resumed_from}")
@@ -148,12 +151,16 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
             if model.losses:
                 loss += tf.add_n(model.losses) / replicas
         gradients = tape.gradient(loss, model.trainable_variables)
+        # Cross-entropy clips probabilities, so NaN weights can still give a finite
+        # loss: count non-finite gradient entries too.
+        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32)) for g in gradients])
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
+        return loss, non_finite
 
     @tf.function(reduce_retracing=True)
     def train_step(xb, yb, wb):
-        return strategy.reduce("sum", strategy.run(replica_step, args=(xb, yb, wb)), axis=None)
+        loss, non_finite = strategy.run(replica_step, args=(xb, yb, wb))
+        return strategy.reduce("sum", loss, axis=None), strategy.reduce("sum", non_finite, axis=None)
 
     def distributed(array):
         return strategy.experimental_distribute_values_from_function(
@@ -171,9 +178,11 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
             rows = order[step * batch_size:(step + 1) * batch_size]
             if len(rows) < replicas:  # a last batch too small to give every replica an example
                 continue
-            loss = float(train_step(distributed(x[rows]), distributed(y[rows]), distributed(weights[rows])))
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(_non_finite_message(loss, epoch, step, steps_per_epoch, optimizer, len(history), folder))
+            loss, non_finite = train_step(distributed(x[rows]), distributed(y[rows]), distributed(weights[rows]))
+            loss, non_finite = float(loss), int(non_finite)
+            if not math.isfinite(loss) or non_finite:
+                raise NonFiniteLossError(_non_finite_message(
+                    loss, non_finite, epoch, step, steps_per_epoch, optimizer, len(history), folder))
             total += loss * len(rows)
             seen += len(rows)
         history.append({"epoch": epoch + 1, "loss": total / seen, "seconds": round(time.perf_counter() - started, 3)})
@@ -189,14 +198,15 @@ def _steps(optimizer):
     return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
 
-def _non_finite_message(loss, epoch, step, steps_per_epoch, optimizer, epochs_done, folder):
+def _non_finite_message(loss, non_finite, epoch, step, steps_per_epoch, optimizer, epochs_done, folder):
     if epochs_done:
         kept = (f"the last good checkpoint, after epoch {epochs_done}, is kept in "
                 f"{folder / BACKUP_FOLDER} and {folder / MODEL_FILE}")
     else:
         kept = "no epoch had finished, so there is no checkpoint to keep"
+    what = f"loss became {loss}" if not math.isfinite(loss) else f"{non_finite} gradient entries became NaN or infinite (loss {loss:.4g})"
     return (
-        f"loss became {loss} at epoch {epoch + 1}, batch {step + 1} of {steps_per_epoch} "
+        f"{what} at epoch {epoch + 1}, batch {step + 1} of {steps_per_epoch} "
         f"(optimizer step {_steps(optimizer)}); training stopped and {kept}. "
         "Lower the learning rate or clip gradients (--clipnorm, --global-clipnorm), "
         "then rerun with the same --out to continue from the checkpoint."
