@@ -26,12 +26,15 @@ def digits(split, count):
 
 
 def words(split, count, test_fold=0):
-    """The first ``count`` OCR words of ``split`` (train/test for ``test_fold``) as a ``Words``."""
+    """``count`` OCR words spread evenly over ``split`` (train/test for ``test_fold``), as a ``Words``.
+
+    Evenly spread rather than the first ones: the set is grouped by length.
+    """
     from keras_seq.datasets import ocr_words
 
     train, test = ocr_words.load_words().split(test_fold)
     chosen = train if split == "train" else test
-    return chosen.subset(np.arange(min(count, len(chosen))))
+    return chosen.subset(np.unique(np.linspace(0, len(chosen) - 1, count).astype(int)))
 
 
 def word_samples(chosen):
