@@ -138,7 +138,7 @@ class TruncatedBPTT:
         def chunk_stream():
             order = np.random.permutation(len(x)) if shuffle else np.arange(len(x))
             for b in range(batches):
-                rows = np.sort(order[b * B : (b + 1) * B])
+                rows = order[b * B : (b + 1) * B]
                 for start, stop in bounds:
                     yield x[rows, start:stop], y[rows, start:stop]
 
