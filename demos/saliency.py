@@ -2,7 +2,9 @@
 
 Small classes in the tf-keras-vis style (one ``__call__``, options as keyword
 arguments, no global state) over a Keras image classifier whose output is a
-softmax over classes. Each call returns maps of shape (N, H, W), min-max
+softmax over classes. Vanilla saliency and SmoothGrad run tf-keras-vis's
+``Saliency``; Grad-CAM++ and Score-CAM are computed here (reasons in their
+docstrings). Each call returns maps of shape (N, H, W), min-max
 scaled to [0, 1] per image. Gradient methods differentiate the class score
 ``S_c`` *before* the softmax (the logit), as Simonyan et al. do, so the map
 is not flattened by a saturated softmax.
@@ -78,6 +80,48 @@ def _is_softmax(activation):
     return activation is not None and (
         activation is keras.activations.softmax or getattr(activation, "__name__", "") == "softmax"
     )
+
+
+def field_padding(model):
+    """``((top, bottom), (left, right))`` zeros a leading ``ZeroPadding2D`` adds to the input.
+
+    LeNet-5 pads the 28x28 digit to 32x32 inside the model, so its feature
+    maps cover the padded field, not the input: class activation maps are
+    upsampled to that field and then cropped, so they line up with the digit.
+    """
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.ZeroPadding2D) and layer.input is model.inputs[0]:
+            return tuple(tuple(int(v) for v in side) for side in layer.padding)
+    return (0, 0), (0, 0)
+
+
+def upsample_to_input(maps, padding, input_size):
+    """Bilinearly resize (N, h, w) maps over the padded field; crop back to ``input_size``."""
+    import tensorflow as tf
+
+    (top, bottom), (left, right) = padding
+    height, width = input_size
+    field = (height + top + bottom, width + left + right)
+    resized = tf.image.resize(np.asarray(maps, np.float32)[..., None], field, method="bilinear").numpy()
+    return resized[:, top:top + height, left:left + width, 0]
+
+
+class _FeatureMapsAndScores:
+    """``images -> (A, S)``: a layer's feature maps and the class scores (logits)."""
+
+    def __init__(self, model, layer):
+        import keras
+
+        _check_layer_name(model, layer)
+        logits = logits_model(model)
+        self.padding = field_padding(model)
+        self.model = keras.Model(logits.inputs, [logits.get_layer(layer).output, logits.outputs[0]])
+
+    def __call__(self, x):
+        with _quiet():
+            return self.model(x, training=False)
 
 
 def last_feature_map_layer(model):
@@ -235,22 +279,17 @@ class GradCAMPlusPlus:
     name = "gradcam++"
 
     def __init__(self, model, layer=None):
-        import keras
-
         self.model = model
         self.layer = layer if layer is not None else last_feature_map_layer(model)
-        _check_layer_name(model, self.layer)
-        logits = logits_model(model)
-        self._features_and_scores = keras.Model(
-            logits.inputs, [logits.get_layer(self.layer).output, logits.outputs[0]])
+        self._features_and_scores = _FeatureMapsAndScores(model, self.layer)
 
     def __call__(self, images, classes):
         import tensorflow as tf
 
         images, classes = check_images_and_classes(self.model, images, classes)
         x = tf.constant(images)
-        with tf.GradientTape() as tape, _quiet():
-            features, scores = self._features_and_scores(x, training=False)
+        with tf.GradientTape() as tape:
+            features, scores = self._features_and_scores(x)
             picked = tf.gather(scores, tf.constant(classes[:, None]), axis=1, batch_dims=1)
         g = tape.gradient(picked, features).numpy().astype(np.float64)  # (N, h, w, K)
         features = features.numpy().astype(np.float64)
@@ -258,8 +297,7 @@ class GradCAMPlusPlus:
         alphas = np.where(g > 0, g ** 2 / np.where(denominator > 0, denominator, 1.0), 0.0)
         weights = (alphas * np.maximum(g, 0)).sum(axis=(1, 2))  # (N, K)
         cam = np.maximum(np.einsum("nhwk,nk->nhw", features, weights), 0).astype(np.float32)
-        cam = tf.image.resize(cam[..., None], images.shape[1:3], method="bilinear").numpy()[..., 0]
-        return _min_max(cam)
+        return _min_max(upsample_to_input(cam, self._features_and_scores.padding, images.shape[1:3]))
 
 
 def _min_max(maps):
@@ -272,9 +310,14 @@ def _min_max(maps):
 class ScoreCAM:
     """Score-CAM (Wang et al. 2020): gradient-free class activation maps.
 
-    ``L_c = ReLU(sum_k s_k^c A^k)``, ``s_k^c = softmax(S(x * norm(up(A^k))))_c``:
-    each upsampled, min-max normalised feature map masks the input and the
-    class probability of the masked input is its weight.
+        M_k = norm(up(A^k))  (upsampled to the input, min-max scaled to [0, 1])
+        s_k^c = softmax(S(x * M_k))_c
+        L^c = ReLU(sum_k s_k^c A^k), upsampled to the input size.
+
+    Each feature map masks the input and the class probability of the masked
+    input is its weight. Written here (as tf-keras-vis's Scorecam computes
+    it) so that the masks line up with the digit for models that pad their
+    input inside (see :func:`field_padding`).
 
     Args:
         model: a Keras image classifier ending in a softmax.
@@ -285,22 +328,30 @@ class ScoreCAM:
     name = "scorecam"
 
     def __init__(self, model, layer=None, batch_size=64):
-        from tf_keras_vis.scorecam import Scorecam
-
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.model, self.batch_size = model, int(batch_size)
         self.layer = layer if layer is not None else last_feature_map_layer(model)
-        _check_layer_name(model, self.layer)
-        # Score-CAM applies its own softmax to the outputs, so it gets the logits.
-        self._cam = Scorecam(logits_model(model), clone=False)
+        self._features_and_scores = _FeatureMapsAndScores(model, self.layer)
 
     def __call__(self, images, classes):
         images, classes = check_images_and_classes(self.model, images, classes)
-        with _quiet():
-            maps = self._cam(_score(classes), images, penultimate_layer=self.layer,
-                             seek_penultimate_conv_layer=False, batch_size=self.batch_size)
-        return np.asarray(maps, dtype=np.float32)
+        features = np.asarray(self._features_and_scores(images)[0], dtype=np.float32)  # (N, h, w, K)
+        count, channels = len(images), features.shape[-1]
+        padding, size = self._features_and_scores.padding, images.shape[1:3]
+        masks = upsample_to_input(np.moveaxis(features, -1, 1).reshape((-1,) + features.shape[1:3]),
+                                  padding, size).reshape((count, channels) + tuple(size))
+        low = masks.min(axis=(2, 3), keepdims=True)
+        span = masks.max(axis=(2, 3), keepdims=True) - low
+        masks = (masks - low) / np.where(span > 0, span, 1.0)
+        masked = (images[:, None] * masks[..., None]).reshape((-1,) + images.shape[1:])
+        scores = np.concatenate([np.asarray(self._features_and_scores(masked[i:i + self.batch_size])[1])
+                                 for i in range(0, len(masked), self.batch_size)])
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        probabilities = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+        weights = probabilities.reshape(count, channels, -1)[np.arange(count), :, classes]  # (N, K)
+        cam = np.maximum(np.einsum("nhwk,nk->nhw", features, weights), 0)
+        return _min_max(upsample_to_input(cam, padding, size))
 
 
 METHODS = {cls.name: cls for cls in (VanillaSaliency, SmoothGrad, GradCAMPlusPlus, ScoreCAM)}

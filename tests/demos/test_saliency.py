@@ -114,3 +114,23 @@ def test_letter_saliency_refuses_bad_words():
         explain(np.zeros((3, 28, 28)))
     with pytest.raises(ValueError, match="one per letter"):
         explain(np.ones((3, 16, 8)), letters=[1, 2])
+
+
+def test_cam_maps_of_lenet5_line_up_with_the_unpadded_digit(mnist_small):
+    from keras_seq.models import lenet5
+
+    model = lenet5("modern")
+    assert saliency.field_padding(model) == ((2, 2), (2, 2))
+    images = mnist_small[2][:2]
+    for method in (saliency.GradCAMPlusPlus(model), saliency.ScoreCAM(model)):
+        maps = method(images, [0, 1])
+        assert maps.shape == (2, 28, 28) and np.all(np.isfinite(maps))
+
+
+def test_upsample_to_input_crops_the_padded_field():
+    # A map that is 1 on the left half of a 32-wide field, seen through 2 pixels of padding.
+    field = np.zeros((1, 4, 4), np.float32)
+    field[:, :, :2] = 1
+    maps = saliency.upsample_to_input(field, ((2, 2), (2, 2)), (28, 28))
+    assert maps.shape == (1, 28, 28)
+    assert maps[0, :, :10].min() > 0.99 and maps[0, :, 18:].max() < 0.01
