@@ -50,7 +50,7 @@ def run_fold(words, fold, protocol, args):
     result = train(lambda: handwriting(units=args.units), x, y, mask, out_dir=out, epochs=args.epochs,
                    batch_size=args.batch_size, learning_rate=schedule, data_seed=args.seed + fold,
                    run={"benchmark": "handwriting", "protocol": protocol, "fold": fold, "units": args.units},
-                   log=lambda line: None)
+                   log=lambda line: print(f"{protocol} fold {fold}: {line}", flush=True))
     metrics = tasks.handwriting_metrics(result.model, x_test, y_test, mask_test)
     metrics.update(fold=fold, protocol=protocol, train_words=len(x), seconds=round(time.perf_counter() - started, 1))
     return metrics

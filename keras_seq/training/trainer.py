@@ -186,8 +186,8 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
             total += loss * len(rows)
             seen += len(rows)
         history.append({"epoch": epoch + 1, "loss": total / seen, "seconds": round(time.perf_counter() - started, 3)})
-        backup.save(model, epoch + 1, history)
         atomic_files.save_model(model, folder / MODEL_FILE)
+        backup.save(model, epoch + 1, history)  # state.json last: the epoch counts as done from here
         log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} ({history[-1]['seconds']:.1f} s)")
     if not (folder / MODEL_FILE).exists():
         atomic_files.save_model(model, folder / MODEL_FILE)
