@@ -15,7 +15,7 @@ from keras_seq import cli
 from keras_seq.training import atomic_files
 from keras_seq.training.resume import RunBackup
 
-EPOCHS, LIMIT, BATCH = 5, 96, 8  # 12 steps per epoch
+EPOCHS, LIMIT, BATCH = 4, 48, 8  # 6 steps per epoch
 
 
 def test_sigkill_mid_run_then_rerun_resumes_and_ends_with_the_right_epoch_count(tmp_path):
