@@ -7,8 +7,9 @@ Two guards, in order:
    (:func:`export.tflite_file.read_tflite`); for ``.keras``, the zip
    directory, sizes (no zip bombs), CRCs and the JSON config.
 2. A probe in a child process, which loads the model the way the caller is
-   about to (LiteRT: load, allocate, invoke once on zeros; Keras:
-   ``load_model(safe_mode=True)``) under a time and memory limit. A native
+   about to (LiteRT: load, allocate, invoke once on zeros, in a child forked
+   from a clean fork server; Keras: ``load_model(safe_mode=True)`` in a new
+   interpreter) under a time and memory limit. A native
    crash, hang or memory blow-up kills only the child and becomes a
    :class:`ModelFileError`. Files that passed are remembered by sha256 for
    the rest of the process.
@@ -16,6 +17,7 @@ Two guards, in order:
 
 import hashlib
 import json
+import multiprocessing
 import os
 import pathlib
 import signal
@@ -33,21 +35,69 @@ MAX_COMPRESSION_RATIO = 200
 
 _probed = set()
 
-_TFLITE_PROBE = r"""
-import sys
-import numpy as np
-from ai_edge_litert.interpreter import Interpreter
-interpreter = Interpreter(model_content=sys.stdin.buffer.read())
-for detail in interpreter.get_input_details():
-    shape = [d if d > 0 else 1 for d in detail["shape_signature"]]
-    interpreter.resize_tensor_input(detail["index"], shape)
-interpreter.allocate_tensors()
-for detail in interpreter.get_input_details():
-    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
-interpreter.invoke()
-for detail in interpreter.get_output_details():
-    interpreter.get_tensor(detail["index"])
-"""
+_forkserver = None
+
+
+def _tflite_probe(data):
+    """Load, allocate and invoke ``data`` once on zeros; runs in a forked child."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=data)
+    for detail in interpreter.get_input_details():
+        shape = [d if d > 0 else 1 for d in detail["shape_signature"]]
+        interpreter.resize_tensor_input(detail["index"], shape)
+    interpreter.allocate_tensors()
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+    interpreter.invoke()
+    for detail in interpreter.get_output_details():
+        interpreter.get_tensor(detail["index"])
+
+
+def _run_and_report(target, args, connection):
+    """Child side of :func:`_probe_forked`: run, then send "" or the error."""
+    _limit_memory()
+    try:
+        target(*args)
+        connection.send("")
+    except BaseException as error:  # report any Python-level failure, then exit
+        connection.send(f"{type(error).__name__}: {error}".strip().splitlines()[-1][:500] or "error")
+
+
+def _probe_forked(target, args, what, timeout):
+    """Run ``target(*args)`` (e.g. :func:`_tflite_probe`) in a child forked from a clean server.
+
+    The server (multiprocessing's forkserver) has imported only numpy and
+    LiteRT, and forks a fresh single-use child per probe: a few milliseconds
+    instead of a new interpreter start-up.
+    """
+    global _forkserver
+    if _forkserver is None:
+        _forkserver = multiprocessing.get_context("forkserver")
+        _forkserver.set_forkserver_preload(["numpy", "ai_edge_litert.interpreter", "export.validate"])
+    receiver, sender = _forkserver.Pipe(duplex=False)
+    child = _forkserver.Process(target=_run_and_report, args=(target, tuple(args), sender), daemon=True)
+    child.start()
+    sender.close()
+    child.join(timeout)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        raise ModelFileError(f"{what}: loading it did not finish within {timeout} s")
+    try:
+        message = receiver.recv() if receiver.poll() else None
+    except EOFError:
+        message = None
+    receiver.close()
+    if child.exitcode is not None and child.exitcode < 0:
+        name = signal.Signals(-child.exitcode).name
+        raise ModelFileError(f"{what}: the runtime crashed loading it ({name})")
+    if message is None or child.exitcode != 0:
+        raise ModelFileError(f"{what}: the probe process failed (exit {child.exitcode})")
+    if message:
+        raise ModelFileError(f"{what}: cannot be loaded: {message}")
+
 
 _KERAS_PROBE = r"""
 import os, sys
@@ -63,12 +113,12 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES))
 
 
-def _probe(code, what, timeout, stdin=b"", args=()):
+def _probe(code, what, timeout, args=()):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
         done = subprocess.run(
             [sys.executable, "-c", code, *args],
-            input=stdin,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout,
             env=env,
@@ -113,7 +163,7 @@ def check_tflite(data, probe=True, timeout=30):
     info = read_tflite(data)
     digest = hashlib.sha256(data).hexdigest()
     if probe and digest not in _probed:
-        _probe(_TFLITE_PROBE, "TFLite model", timeout, stdin=bytes(data))
+        _probe_forked(_tflite_probe, (bytes(data),), "TFLite model", timeout)
         _probed.add(digest)
     return info
 
