@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_seq.layers.lstm import LSTM
+
 ROWS, COLUMNS = 28, 28
 
 
@@ -9,7 +11,7 @@ def digits_rnn(units=128, num_classes=10, dropout=0.0):
     """Build the row-by-row digit reader for (28, 28, 1) float32 images in [0, 1].
 
     The image is a sequence of T = 28 rows x_t (28 pixels each). An LSTM
-    summarises the rows seen so far,
+    (:class:`keras_seq.layers.LSTM`) summarises the rows seen so far,
 
         I_t = sigma(W_ix x_t + W_ih h_{t-1} + b_i)
         F_t = sigma(W_fx x_t + W_fh h_{t-1} + b_f)
@@ -39,7 +41,7 @@ def digits_rnn(units=128, num_classes=10, dropout=0.0):
     layers = keras.layers
     inputs = keras.Input(shape=(ROWS, COLUMNS, 1), name="image")
     rows = layers.Reshape((ROWS, COLUMNS), name="rows_as_steps")(inputs)
-    summary = layers.LSTM(units, name="lstm")(rows)
+    summary = LSTM(units, name="lstm")(rows)
     if dropout:
         summary = layers.Dropout(dropout, name="dropout")(summary)
     outputs = layers.Dense(num_classes, activation="softmax", name="output")(summary)

@@ -2,6 +2,9 @@
 
 import keras
 
+from keras_seq.layers.bidirectional import Bidirectional
+from keras_seq.layers.lstm import LSTM
+
 from keras_seq.datasets.ocr_words import IMAGE_SHAPE, NUM_CLASSES
 
 HEIGHT, WIDTH = IMAGE_SHAPE
@@ -12,7 +15,8 @@ def handwriting(units=128, filters=(32, 64), features=128, dropout=0.3):
 
     Each letter image x_t goes through the same small CNN (two blocks of a
     3x3 convolution and a stride-2 3x3 convolution, then a dense layer),
-    giving features z_t. A bidirectional LSTM reads z_1..z_T both ways,
+    giving features z_t. A bidirectional LSTM (:class:`keras_seq.layers.Bidirectional`
+    around :class:`keras_seq.layers.LSTM`) reads z_1..z_T both ways,
 
         h_t^(f) = LSTM_f(z_t, h_{t-1}^(f)),   h_t^(b) = LSTM_b(z_t, h_{t+1}^(b)),
 
@@ -82,8 +86,7 @@ def handwriting(units=128, filters=(32, 64), features=128, dropout=0.3):
 
     if dropout:
         x = layers.Dropout(dropout, name="feature_dropout")(x)
-    x = layers.Bidirectional(layers.LSTM(units, return_sequences=True, name="lstm"),
-                             name="bidirectional_lstm")(x)
+    x = Bidirectional(LSTM(units, return_sequences=True, name="lstm"), name="bidirectional_lstm")(x)
     if dropout:
         x = layers.Dropout(dropout, name="lstm_dropout")(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="letter_probabilities")(x)
