@@ -31,12 +31,12 @@ import sys
 import numpy as np
 
 DEFAULT_EPOCHS = 3
-FAST = {"train_words": 300, "test_words": 60, "model": {"units": 16, "filters": (8, 8), "features": 16}}
-FULL = {"train_words": None, "test_words": None, "model": {}}
+FAST = {"train_words": 200, "test_words": 30, "explained_words": 2,
+        "model": {"units": 16, "filters": (8, 8), "features": 16}}
+FULL = {"train_words": None, "test_words": None, "explained_words": 3, "model": {}}
 BATCH_SIZE = 32
 TEST_FOLD = 0
 SHOWN_WORDS = 8
-EXPLAINED_WORDS = 3
 
 
 def train_handwriting(x, y, epochs, model_options=None, verbose=2):
@@ -75,7 +75,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     Args:
         out: an existing writable folder for every output file.
         epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
-        fast: a tiny model on 300 words, evaluated on 60 (a smoke run).
+        fast: a tiny model on 200 words, evaluated on 30 (a smoke run).
         model_path: a saved ``.keras`` handwriting model instead of training.
         progress: a :class:`demos.progress.Progress`; one is made if omitted.
 
@@ -149,7 +149,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     progress.step("per-letter saliency over whole held-out words")
     explainer = LetterSaliency(model)
     saliency = []
-    for i in distinct_words(test.texts, EXPLAINED_WORDS):
+    for i in distinct_words(test.texts, settings["explained_words"]):
         word = test.images[i].astype(np.float32)
         result = explainer(word, letters=test.labels[i].astype(np.int64))
         saliency.append(result)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from demos import filters
+from demos import figures, filters
 from demos.gradient_flow import run_gradient_flow
 
 
@@ -34,8 +34,9 @@ def test_filters_refuse_a_digit_that_is_not_an_image():
         filters.apply_filters(digit=np.zeros((28, 28, 3)))
 
 
-def test_gradient_flow_vanishes_for_elman_explodes_with_big_w_h_and_clipping_bounds_it():
-    result = run_gradient_flow(steps=100, units=16, batch=8)
+def test_gradient_flow_vanishes_for_elman_explodes_with_big_w_h_and_clipping_bounds_it(tmp_path):
+    result = run_gradient_flow(steps=100, units=16, batch=8, out=tmp_path)
+    assert figures.png_size(result["path"]) == (1200, 480)
     flow = result["flow"]
     assert all(profile.shape == (100,) for profile in flow.values())
     assert flow["elman, W_h gain 1"][0] < 1e-4 * flow["elman, W_h gain 1"][-1]
