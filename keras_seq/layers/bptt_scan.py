@@ -26,6 +26,13 @@ cells without recurrent dropout; everything else runs the plain loop.
 import tensorflow as tf
 
 
+def keep_shape(new, old):
+    """``new`` with ``old``'s static shape (a loop variable's shape must not
+    change); no operation at run time."""
+    new.set_shape(old.shape)
+    return new
+
+
 def masked_activation(activate, z, states, prev_output, mask_t, zero_output_for_mask):
     """``activate`` then Keras's masking: masked rows keep their states and
     repeat the previous output (or give zeros)."""
@@ -77,7 +84,9 @@ def scan_with_bptt(
         mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
 
         def new_ta(like):
-            return tf.TensorArray(like.dtype, size=steps, element_shape=like.shape)
+            return tf.TensorArray(
+                like.dtype, size=steps, element_shape=like.shape, clear_after_read=False
+            )
 
         def body(t, prev_output, states, z_ta, states_ta, prev_output_ta, output_ta):
             z = projected_ta.read(t) + tf.matmul(states[0], recurrent_kernel)
@@ -91,7 +100,7 @@ def scan_with_bptt(
                 prev_output_ta = prev_output_ta.write(t, prev_output)
             if return_sequences:
                 output_ta = output_ta.write(t, output)
-            new_states = [tf.ensure_shape(n, s.shape) for n, s in zip(new_states, states)]
+            new_states = [keep_shape(n, s) for n, s in zip(new_states, states)]
             return t + 1, output, new_states, z_ta, states_ta, prev_output_ta, output_ta
 
         loop_vars = (
@@ -104,11 +113,13 @@ def scan_with_bptt(
             new_ta(zero_output) if return_sequences else tf.constant(0.0),
         )
         _, last_output, final_states, z_ta, states_ta, prev_output_ta, output_ta = tf.while_loop(
-            lambda t, *_: t < steps, body, loop_vars, maximum_iterations=projected.shape[0] or steps
+            lambda t, *_: t < steps,
+            body,
+            loop_vars,
+            maximum_iterations=projected.shape[0] or steps,
+            parallel_iterations=32,
         )
-        z_all = z_ta.stack()  # (T, batch, gates * units)
-        states_all = [ta.stack() for ta in states_ta]  # states before each step
-        prev_output_all = prev_output_ta.stack() if carry_output else None
+        h_all = states_ta[0].stack()  # h_{t-1} for every t, for dL/dW_h
         outputs = output_ta.stack() if return_sequences else last_output
 
         def grad(d_outputs, *d_final_states):
@@ -116,22 +127,15 @@ def scan_with_bptt(
             d_states = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
-            z_read = tf.TensorArray(dtype, size=steps).unstack(z_all)
-            states_read = [
-                tf.TensorArray(s.dtype, size=steps).unstack(s) for s in states_all
-            ]
-            prev_read = (
-                tf.TensorArray(dtype, size=steps).unstack(prev_output_all) if carry_output else None
-            )
             d_seq = tf.TensorArray(dtype, size=steps).unstack(d_outputs) if return_sequences else None
             mask_read = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-            d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=z_all.shape[1:])
+            d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=z_ta.element_shape)
             d_output = zero_output if return_sequences else d_outputs
 
             def back(t, d_output, d_states, d_z_ta):
-                z = z_read.read(t)
-                states = [ta.read(t) for ta in states_read]
-                prev_output = prev_read.read(t) if carry_output else zero_output
+                z = z_ta.read(t)
+                states = [ta.read(t) for ta in states_ta]
+                prev_output = prev_output_ta.read(t) if carry_output else zero_output
                 mask_t = None if mask_read is None else mask_read.read(t)
                 if return_sequences:
                     d_output = d_output + d_seq.read(t)
@@ -154,11 +158,12 @@ def scan_with_bptt(
                 back,
                 (steps - 1, d_output, d_states, d_z_ta),
                 maximum_iterations=projected.shape[0] or steps,
+                parallel_iterations=32,
             )
             d_projected = d_z_ta.stack()
             units, width = recurrent_kernel.shape
             d_recurrent_kernel = tf.matmul(
-                tf.reshape(states_all[0], (-1, units)),
+                tf.reshape(h_all, (-1, units)),
                 tf.reshape(d_projected, (-1, width)),
                 transpose_a=True,
             )

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_seq.layers.bptt_scan import scan_with_bptt
+from keras_seq.layers.bptt_scan import keep_shape, scan_with_bptt
 from keras_seq.layers.recurrent_cell import DropoutRNNCell, RecurrentCell
 
 
@@ -311,10 +311,10 @@ class Recurrent(keras.layers.Layer):
 
     def run_over_time(self, sequences, states, mask, training):
         """Returns ``(last_output, outputs or None, final_states)``."""
+        inputs = ops.transpose(sequences, (1, 0, 2))  # time-major
         if isinstance(self.cell, RecurrentCell):
             # x_t W + b for every t in one product, before the loop.
-            sequences = self.cell.project_inputs(sequences, training)
-        inputs = ops.transpose(sequences, (1, 0, 2))  # time-major
+            inputs = self.cell.project_inputs(inputs, training, time_major=True)
         if mask is not None:
             mask = ops.expand_dims(ops.transpose(mask, (1, 0)), -1)  # (T, batch, 1)
         if self.go_backwards:
@@ -390,7 +390,7 @@ class Recurrent(keras.layers.Layer):
             output, new_states = masked_step(input_ta.read(t), mask_t, prev_output, list(states))
             if output_ta is not None:
                 output_ta = output_ta.write(t, output)
-            new_states = [tf.ensure_shape(n, s.shape) for n, s in zip(new_states, states)]
+            new_states = [keep_shape(n, s) for n, s in zip(new_states, states)]
             return (t + 1, output_ta, output, *new_states)
 
         if output_ta is None:
@@ -404,7 +404,6 @@ class Recurrent(keras.layers.Layer):
                 body_without_outputs,
                 (tf.constant(0), zero_output, *states),
                 maximum_iterations=inputs.shape[0] or steps,
-                parallel_iterations=32,
             )
             return last_output, None, final_states
         t, output_ta, last_output, *final_states = tf.while_loop(
@@ -412,7 +411,6 @@ class Recurrent(keras.layers.Layer):
             body,
             (tf.constant(0), output_ta, zero_output, *states),
             maximum_iterations=inputs.shape[0] or steps,
-            parallel_iterations=32,
         )
         outputs = ops.transpose(output_ta.stack(), (1, 0, 2))
         return last_output, outputs, final_states

@@ -126,23 +126,20 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     # --- dropout: one mask per sequence, the same at every step (as Keras) ---
 
-    @staticmethod
-    def apply_mask(values, mask):
-        """``values * mask``, broadcasting a (batch, d) mask over time if needed."""
-        if len(values.shape) == len(mask.shape) + 1:
-            mask = ops.expand_dims(mask, 1)
-        return values * mask
-
-    def dropped_inputs(self, inputs, training):
+    def dropped_inputs(self, inputs, training, time_major=False):
         """Inputs after dropout: a tensor, or one tensor per gate when the cell
         holds one mask per gate (the LSTM with recurrent dropout, as Keras)."""
         if not (training and self.dropout > 0.0):
             return inputs
-        step_input = inputs[:, 0, :] if len(inputs.shape) == 3 else inputs
-        mask = self.get_dropout_mask(step_input)
-        if isinstance(mask, (list, tuple)):
-            return [self.apply_mask(inputs, m) for m in mask]
-        return self.apply_mask(inputs, mask)
+        sequence = len(inputs.shape) == 3
+        if sequence:
+            step_input = inputs[0] if time_major else inputs[:, 0, :]
+        mask = self.get_dropout_mask(step_input if sequence else inputs)
+        masks = mask if isinstance(mask, (list, tuple)) else [mask]
+        if sequence and not time_major:  # (batch, d) mask over (batch, time, d)
+            masks = [ops.expand_dims(m, 1) for m in masks]
+        dropped = [inputs * m for m in masks]
+        return dropped if isinstance(mask, (list, tuple)) else dropped[0]
 
     def dropped_state(self, h_prev, training):
         if not (training and self.recurrent_dropout > 0.0):
@@ -154,10 +151,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     # --- the two halves of a step ---
 
-    def project_inputs(self, inputs, training=False):
+    def project_inputs(self, inputs, training=False, time_major=False):
         """``x W + b`` for a step (batch, input_dim) or a whole sequence
-        (batch, time, input_dim) in one matrix product; last axis gates * units."""
-        dropped = self.dropped_inputs(inputs, training)
+        (batch, time, input_dim), or (time, batch, input_dim) when
+        ``time_major``, in one matrix product; last axis gates * units."""
+        dropped = self.dropped_inputs(inputs, training, time_major)
         if isinstance(dropped, list):  # one dropout mask per gate
             kernels = ops.split(self.kernel, self.gates, axis=1)
             projected = ops.concatenate(
