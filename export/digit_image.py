@@ -76,8 +76,8 @@ def mnist_style(gray):
     canvas[top:top + h, left:left + w] = digit
     total = canvas.sum()
     ys, xs = np.indices(canvas.shape)
-    shift_y = int(round(MNIST_SIZE / 2 - 0.5 - (ys * canvas).sum() / total))
-    shift_x = int(round(MNIST_SIZE / 2 - 0.5 - (xs * canvas).sum() / total))
+    shift_y = int(round(MNIST_SIZE / 2 - (ys * canvas).sum() / total))
+    shift_x = int(round(MNIST_SIZE / 2 - (xs * canvas).sum() / total))
     # Shift without wrapping: the 4-pixel margin leaves room for it.
     shifted = np.zeros_like(canvas)
     src_y = slice(max(0, -shift_y), MNIST_SIZE - max(0, shift_y))

@@ -47,7 +47,7 @@ def run(args):
         letters = np.argmax(probabilities, axis=-1)
         per_letter = probabilities[np.arange(len(letters)), letters]
         print(f"prediction: {ocr_words.decode(letters)!r}  probability: {float(np.prod(per_letter)):.4f} "
-              f"(letters {' '.join(f'{p:.2f}' for p in per_letter)})  truth: {words.texts[index]!r} "
-              f"({ocr_words.decode(words.labels[index])!r} without its capital)")
+              f"(letters {' '.join(f'{p:.2f}' for p in per_letter)})  "
+              f"truth: {ocr_words.decode(words.labels[index])!r}")
         return 0
     raise ValueError(f"{args.model}: input {edge.input_shape} is neither a digit (28, 28, 1) nor a word (T, 16, 8, 1) model")

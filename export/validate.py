@@ -103,6 +103,7 @@ _KERAS_PROBE = r"""
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
+import keras_seq.layers  # registers the package's own layers for deserialization
 keras.saving.load_model(sys.argv[1], safe_mode=True, compile=False)
 """
 
@@ -218,6 +219,8 @@ def load_keras_model(path, probe=True):
     """
     check_keras_file(path, probe=probe)
     import keras
+
+    import keras_seq.layers  # noqa: F401  registers the package's own layers
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
