@@ -10,9 +10,10 @@
    10,000-image MNIST test set and prints a table: accuracy, file size,
    latency per image (batch 1, median), and parity with Keras (share of
    identical predicted digits, largest probability difference);
-4. writes Grad-CAM++/Score-CAM/saliency/SmoothGrad figures for correctly
-   and wrongly classified test digits, and the int8 model's occlusion map
-   beside the Keras gradient map.
+4. writes vanilla saliency, SmoothGrad, Grad-CAM++ and Score-CAM figures
+   for correctly and wrongly classified test digits, and the int8 model's
+   occlusion map (through LiteRT) beside the Keras gradient map, on the
+   digits it is least sure of.
 
 Everything lands in ``out``: ``model.keras``, ``digits_float32.tflite``,
 ``digits_int8.tflite``, ``metrics.json`` and the PNG figures.
@@ -90,6 +91,19 @@ def pick_examples(labels, predicted, correct=EXPLAINED_CORRECT, wrong=EXPLAINED_
     return np.concatenate([right, missed]).astype(int)
 
 
+def pick_uncertain(labels, probabilities, correct=2, wrong=2):
+    """The ``correct`` right answers with the lowest confidence, then the first ``wrong`` misses.
+
+    Occlusion shows most where the class probability can still move.
+    """
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities)
+    predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    right = np.flatnonzero(predicted == labels)
+    right = right[np.argsort(confidence[right], kind="stable")][:correct]
+    missed = np.flatnonzero(predicted != labels)[:wrong]
+    return np.concatenate([right, missed]).astype(int)
+
+
 def write_bytes_atomically(data, path):
     """Write ``data`` to ``path`` via a temporary file in the same folder."""
     path = pathlib.Path(path)
@@ -150,7 +164,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         ``{name: (N, 10)}`` on the test images, ``labels`` (N,),
         ``saliency`` (see :func:`demos.saliency.explain_digits`),
         ``occlusion`` (see :func:`demos.occlusion.occlusion_vs_gradient`),
-        ``explained`` test indices, ``paths`` of all written files.
+        ``explained`` and ``occluded`` test indices, ``paths`` of all written files.
     """
     import export
     from demos import model_files
@@ -227,10 +241,12 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         progress.say(f"  {name:<11} saliency on ink / on background: "
                      f"{ink_contrast(saliency[name], x_test[explained]):.2f}x")
 
-    progress.step("occlusion sensitivity of the int8 model through LiteRT vs the Keras gradient")
-    correct = explained[: min(EXPLAINED_CORRECT, len(explained))]
-    occlusion = occlusion_vs_gradient(model, edge["int8"].predict, x_test[correct], y_test[correct],
-                                      out=out, edge_name="int8 .tflite")
+    progress.step("occlusion sensitivity of the int8 model through LiteRT vs the Keras gradient, "
+                  "on its least sure right answers and first mistakes")
+    uncertain = pick_uncertain(y_test, probabilities["int8"])
+    occlusion = occlusion_vs_gradient(model, edge["int8"].predict, x_test[uncertain], y_test[uncertain],
+                                      out=out, edge_name="int8 .tflite",
+                                      smoothgrad_samples=settings["smoothgrad_samples"])
     progress.say(f"  pixel correlation, int8 occlusion vs Keras gradient: "
                  f"{np.round(occlusion['correlation'], 2).tolist()}")
 
@@ -242,7 +258,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
     paths["metrics"] = write_bytes_atomically(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
     progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
     return {"table": table, "probabilities": probabilities, "labels": y_test, "saliency": saliency,
-            "occlusion": occlusion, "explained": explained, "paths": paths}
+            "occlusion": occlusion, "explained": explained, "occluded": uncertain, "paths": paths}
 
 
 if __name__ == "__main__":

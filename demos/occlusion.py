@@ -14,7 +14,7 @@ gradient maps for the same digits.
 
 Example:
     >>> edge = export.EdgeModel("digits_int8.tflite")
-    >>> maps = OcclusionSensitivity(edge.predict, patch=4, stride=2)(images, classes)
+    >>> maps = OcclusionSensitivity(edge.predict, patch=6, stride=2)(images, classes)
 """
 
 import numpy as np
@@ -114,9 +114,16 @@ def map_correlation(first, second):
     return (first * second).sum(axis=1) / np.maximum(norms, 1e-12)
 
 
-def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, patch=4, stride=2,
-                          edge_name="int8 .tflite"):
+def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, patch=6, stride=2,
+                          edge_name="int8 .tflite", smoothgrad_samples=10):
     """Occlusion maps of the deployed model beside the Keras model's gradient maps.
+
+    The gradient map is SmoothGrad (vanilla gradients averaged over noisy
+    copies), which is far less speckled than one gradient. Occlusion needs a
+    class probability that can still move: for a digit the model is 99.99%
+    sure of, no single patch changes it (and an int8 output has steps of
+    1/256), so pick uncertain or misclassified digits (see
+    :func:`demos.digits.pick_uncertain`).
 
     Args:
         keras_model: the Keras digit classifier.
@@ -126,24 +133,29 @@ def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, p
         out: a folder; when given, writes ``occlusion_vs_gradient.png``.
         patch, stride: occlusion square and step.
         edge_name: how figures name the deployed model.
+        smoothgrad_samples: noisy copies for the gradient map.
 
     Returns:
         A dict: ``predicted`` (N,) classes of the deployed model, ``occlusion``
-        (N, 28, 28) probability drops, ``gradient`` (N, 28, 28) vanilla
+        (N, 28, 28) probability drops, ``gradient`` (N, 28, 28) SmoothGrad
         saliency of the Keras model for the same classes, ``correlation`` (N,)
-        Pearson r between the two, ``path`` the figure (or None).
+        Pearson r between the positive occlusion map (pixels whose hiding
+        lowers the class probability) and the gradient map, ``path`` the
+        figure (or None).
     """
     import pathlib
 
-    from demos.saliency import VanillaSaliency
+    from demos.saliency import SmoothGrad
 
     images = np.asarray(images, dtype=np.float32)
     labels = np.asarray(labels)
-    predicted = np.argmax(np.asarray(edge_predict(images)), axis=-1)
+    probabilities = np.asarray(edge_predict(images))
+    predicted = np.argmax(probabilities, axis=-1)
     occlusion = OcclusionSensitivity(edge_predict, patch=patch, stride=stride)(images, predicted)
-    gradient = VanillaSaliency(keras_model)(images, predicted)
-    result = {"predicted": predicted, "occlusion": occlusion, "gradient": gradient,
-              "correlation": map_correlation(occlusion, gradient), "path": None}
+    gradient = SmoothGrad(keras_model, samples=smoothgrad_samples)(images, predicted)
+    result = {"predicted": predicted, "probability": probabilities.max(axis=-1),
+              "occlusion": occlusion, "gradient": gradient,
+              "correlation": map_correlation(np.maximum(occlusion, 0), gradient), "path": None}
     if out is not None:
         result["path"] = draw_occlusion_figure(images, labels, result,
                                                pathlib.Path(out) / "occlusion_vs_gradient.png",
@@ -156,18 +168,18 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
     from demos import figures
 
     count = len(images)
-    figure = figures.new_figure(1.6 * count + 1.6, 5.6)
+    figure = figures.new_figure(1.6 * count + 1.6, 5.9)
     grid = figure.add_gridspec(3, count, left=0.13, right=0.88, top=0.84, bottom=0.03,
                                wspace=0.08, hspace=0.45)
     occlusion = result["occlusion"]
     peaks = np.maximum(np.abs(occlusion).reshape(count, -1).max(axis=1), 1e-12)
-    row_names = ["input", "Keras |dS_c/dx|", f"{edge_name}\nocclusion"]
+    row_names = ["input", "Keras SmoothGrad\n|dS_c/dx|", f"{edge_name}\nocclusion"]
     drawn_gradient = drawn_occlusion = None
     for i in range(count):
         image = images[i].squeeze()
         axes = [figure.add_subplot(grid[row, i]) for row in range(3)]
-        figures.show_image(axes[0], image, title=f"true {labels[i]}, pred {result['predicted'][i]}",
-                           vmin=0.0, vmax=1.0)
+        figures.show_image(axes[0], image, title=f"true {labels[i]}, pred {result['predicted'][i]}\n"
+                           f"p = {result['probability'][i]:.2f}", vmin=0.0, vmax=1.0)
         drawn_gradient = figures.show_map_over_image(axes[1], image, result["gradient"][i])
         drawn_occlusion = figures.show_image(axes[2], occlusion[i] / peaks[i],
                                              cmap=figures.DIVERGING_COLORMAP, vmin=-1.0, vmax=1.0,
@@ -185,19 +197,30 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
     bar.ax.tick_params(labelsize=6)
     figure.suptitle(f"Does the phone model look at the same strokes?\n"
                     f"{edge_name} occlusion ({patch}x{patch} patch, stride {stride}) vs Keras "
-                    "gradient; r = pixel correlation", fontsize=9)
+                    "SmoothGrad; r = pixel correlation of the red part with SmoothGrad", fontsize=9)
     return figures.save_png(figure, path)
 
 
 def main(argv=None):
     """``python -m demos.occlusion --model FILE [--out DIR] [--count N]``."""
     import argparse
+    import sys
 
     parser = argparse.ArgumentParser(prog="python -m demos.occlusion", description=main.__doc__)
     parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
     parser.add_argument("--out", default="keras-seq-out", help="folder for the figure")
     parser.add_argument("--count", type=int, default=4, help="digits to explain")
     args = parser.parse_args(argv)
+    try:
+        return _run_main(args)
+    except (ValueError, OSError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_main(args):
+    if args.count < 1:
+        raise ValueError(f"--count must be >= 1, got {args.count}")
     import export
     from demos import model_files, output_folder
     from keras_seq.datasets import mnist
@@ -207,7 +230,7 @@ def main(argv=None):
     (x_train, _), (x_test, y_test) = mnist.load_data()
     representative = (x_train[:200, ..., None] / 255.0).astype(np.float32)
     edge = export.EdgeModel(export.to_tflite(model, quantization="int8",
-                                             representative_data=representative))
+                                             representative_data=representative), verify=False)
     images = (x_test[: args.count, ..., None] / 255.0).astype(np.float32)
     result = occlusion_vs_gradient(model, edge.predict, images, y_test[: args.count], out=out)
     print(f"pixel correlation occlusion vs gradient: {np.round(result['correlation'], 2).tolist()}")

@@ -546,12 +546,23 @@ def explain_digits(model, images, labels, out=None, methods=tuple(METHODS), mode
 def main(argv=None):
     """``python -m demos.saliency --model FILE [--out DIR] [--count N]``."""
     import argparse
+    import sys
 
     parser = argparse.ArgumentParser(prog="python -m demos.saliency", description=main.__doc__)
     parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
     parser.add_argument("--out", default="keras-seq-out", help="folder for the figures")
     parser.add_argument("--count", type=int, default=8, help="digits to explain")
     args = parser.parse_args(argv)
+    try:
+        return _run_main(args)
+    except (ValueError, OSError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run_main(args):
+    if args.count < 1:
+        raise ValueError(f"--count must be >= 1, got {args.count}")
     from demos import model_files, output_folder
     from keras_seq.datasets import mnist
 

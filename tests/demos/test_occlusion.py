@@ -43,7 +43,7 @@ def test_occlusion_beside_gradient_writes_the_figure(trained_cnn, mnist_small, t
                                    out=tmp_path, edge_name="same model")
     assert result["occlusion"].shape == result["gradient"].shape == (2, 28, 28)
     assert np.all(result["correlation"] > 0)  # both explanations favour the same strokes
-    assert figures.png_size(result["path"]) == (round((1.6 * 2 + 1.6) * 100), 560)
+    assert figures.png_size(result["path"]) == (round((1.6 * 2 + 1.6) * 100), 590)
 
 
 def test_map_correlation_of_a_map_with_itself_is_one():
