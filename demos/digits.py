@@ -25,10 +25,8 @@ Example:
 """
 
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -104,36 +102,6 @@ def pick_uncertain(labels, probabilities, correct=2, wrong=2):
     return np.concatenate([right, missed]).astype(int)
 
 
-def write_bytes_atomically(data, path):
-    """Write ``data`` to ``path`` via a temporary file in the same folder."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
-def save_keras_atomically(model, path):
-    """``model.save`` to a temporary ``.keras`` file in the same folder, then rename."""
-    path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(handle)
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
 def format_table(rows):
     """The comparison table as text, one row per model."""
     header = (f"{'model':<16}{'accuracy':>10}{'size':>11}{'latency/img':>13}"
@@ -168,6 +136,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
     """
     import export
     from demos import model_files
+    from demos.atomic_files import save_keras, write_bytes
     from demos.occlusion import occlusion_vs_gradient
     from demos.progress import Progress
     from demos.saliency import explain_digits, ink_contrast
@@ -195,7 +164,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
                              verbose=1 if sys.stdout.isatty() else 2)
     else:
         progress.step(f"using {model_path} (no training)")
-    paths["model"] = save_keras_atomically(model, out / "model.keras")
+    paths["model"] = save_keras(model, out / "model.keras")
 
     progress.step("exporting float32 and int8 .tflite (int8 calibrated on "
                   f"{REPRESENTATIVE_IMAGES} training digits)")
@@ -206,7 +175,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
     }
     edge = {}
     for name, data in flatbuffers.items():
-        paths[f"tflite_{name}"] = write_bytes_atomically(data, out / f"digits_{name}.tflite")
+        paths[f"tflite_{name}"] = write_bytes(data, out / f"digits_{name}.tflite")
         # verify=False: these bytes were converted in this process just now, so
         # the child-process probe that guards against hostile files is not needed.
         edge[name] = export.EdgeModel(data, verify=False)
@@ -255,7 +224,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
     metrics = {"epochs": epochs if model_path is None else None, "model": model.name,
                "train_images": int(len(x_train)), "test_images": int(len(x_test)), "table": table,
                "files": {key: str(path) for key, path in paths.items()}}
-    paths["metrics"] = write_bytes_atomically(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
+    paths["metrics"] = write_bytes(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
     progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
     return {"table": table, "probabilities": probabilities, "labels": y_test, "saliency": saliency,
             "occlusion": occlusion, "explained": explained, "occluded": uncertain, "paths": paths}

@@ -8,9 +8,7 @@ leaves half a PNG behind. Sizes are fixed (``figsize * dpi`` pixels, no tight
 bounding box), so a caller knows the PNG's size in advance.
 """
 
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
@@ -40,20 +38,12 @@ def save_png(figure, path):
 
     The parent folder must exist and be writable; otherwise ``OSError`` names it.
     """
-    path = pathlib.Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise OSError(f"cannot write figure {str(path)!r}: folder {str(folder)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    from demos.atomic_files import replacing
+
+    with replacing(path, suffix=".png.tmp") as temporary:
+        with open(temporary, "wb") as stream:
             figure.savefig(stream, format="png", dpi=DPI)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    return pathlib.Path(path)
 
 
 def show_image(axes, image, title=None, cmap="gray", vmin=None, vmax=None):

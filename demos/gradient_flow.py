@@ -111,7 +111,7 @@ def run_gradient_flow(steps=DEFAULT["steps"], units=DEFAULT["units"], batch=DEFA
     """
     import keras
 
-    from keras_seq.training.gradient_flow import gradient_flow
+    from keras_seq.training import gradient_flow
 
     for name, value in (("steps", steps), ("units", units), ("batch", batch)):
         low = 2 if name == "steps" else 1

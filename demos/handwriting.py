@@ -43,7 +43,7 @@ def train_handwriting(x, y, epochs, model_options=None, verbose=2):
     """Train ``keras_seq.models.handwriting(**model_options)`` on padded words; return it."""
     import keras
 
-    from keras_seq.models.handwriting import handwriting
+    from keras_seq.models import handwriting
 
     model = handwriting(**(model_options or {}))
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
@@ -87,7 +87,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """
     import export
     from demos import model_files
-    from demos.digits import save_keras_atomically, write_bytes_atomically
+    from demos.atomic_files import save_keras, write_bytes
     from demos.progress import Progress
     from demos.saliency import LetterSaliency, draw_letter_saliency
     from keras_seq.datasets import ocr_words
@@ -114,11 +114,11 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
                                   verbose=1 if sys.stdout.isatty() else 2)
     else:
         progress.step(f"using {model_path} (no training)")
-    paths["model"] = save_keras_atomically(model, out / "handwriting.keras")
+    paths["model"] = save_keras(model, out / "handwriting.keras")
 
     progress.step("exporting a float32 .tflite and loading it with LiteRT")
     flatbuffer = export.to_tflite(model)
-    paths["tflite"] = write_bytes_atomically(flatbuffer, out / "handwriting.tflite")
+    paths["tflite"] = write_bytes(flatbuffer, out / "handwriting.tflite")
     edge = export.EdgeModel(flatbuffer, verify=False)  # our own bytes, converted just now
 
     progress.step(f"reading the {len(test)} held-out words of fold {TEST_FOLD} with Keras and TFLite")
@@ -162,7 +162,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     report = {"epochs": epochs if model_path is None else None, "test_fold": TEST_FOLD,
               "test_words": len(test), "metrics": metrics, "decoded": decoded,
               "files": {k: str(v) for k, v in paths.items()}}
-    paths["metrics"] = write_bytes_atomically(json.dumps(report, indent=2).encode(),
+    paths["metrics"] = write_bytes(json.dumps(report, indent=2).encode(),
                                               out / "handwriting_metrics.json")
     progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
     return {"metrics": metrics, "decoded": decoded, "saliency": saliency, "paths": paths}

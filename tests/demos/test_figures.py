@@ -29,3 +29,16 @@ def test_png_size_rejects_a_file_that_is_not_a_png(tmp_path):
     bogus.write_bytes(b"GIF89a" + bytes(30))
     with pytest.raises(ValueError, match="not a PNG"):
         figures.png_size(bogus)
+
+
+def test_atomic_writes_leave_nothing_behind_on_failure_and_use_normal_permissions(tmp_path):
+    from demos import atomic_files
+
+    path = atomic_files.write_bytes(b"abc", tmp_path / "data.bin")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_bytes() == b"abc" and (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+    with pytest.raises(RuntimeError):
+        with atomic_files.replacing(tmp_path / "data.bin"):
+            raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == ["data.bin"] and path.read_bytes() == b"abc"
