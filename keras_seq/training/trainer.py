@@ -153,7 +153,8 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
         gradients = tape.gradient(loss, model.trainable_variables)
         # Cross-entropy clips probabilities, so NaN weights can still give a finite
         # loss: count non-finite gradient entries too.
-        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32)) for g in gradients])
+        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32))
+                             for g in gradients if g is not None] + [tf.constant(0.0)])
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss, non_finite
 
