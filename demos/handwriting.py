@@ -8,7 +8,8 @@
    with LiteRT (``export.EdgeModel``);
 3. prints letter accuracy (over real letters, padding excluded) and word
    accuracy (every letter right) on fold 0 for Keras and TFLite, and a few
-   held-out words decoded next to their truth;
+   held-out words (including up to three that Keras misreads) decoded next
+   to their truth;
 4. draws, for a few held-out words, the per-letter saliency over the whole
    word (:class:`demos.saliency.LetterSaliency`): row ``t`` shows which
    letters' pixels decided letter ``t``. A bidirectional LSTM,
@@ -140,7 +141,11 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     progress.say(f"  Keras and TFLite agree on {100 * metrics['agreement']:.2f}% of the letters")
     decoded = []
     progress.say(f"  {'truth':<15}{'Keras':<15}{'TFLite':<15}")
-    for i in distinct_words(test.texts, SHOWN_WORDS):
+    keras_letters = probabilities["keras"].argmax(-1)
+    misread = np.flatnonzero(((keras_letters != y_test) & mask_test).any(axis=1))
+    shown = distinct_words(test.texts, SHOWN_WORDS - min(3, len(misread)))
+    shown += [int(i) for i in misread if int(i) not in shown][: SHOWN_WORDS - len(shown)]
+    for i in shown:
         row = (str(test.texts[i]),) + tuple(
             ocr_words.decode(probabilities[name][i].argmax(-1), mask_test[i]) for name in ("keras", "tflite"))
         decoded.append(row)
