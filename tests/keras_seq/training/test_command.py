@@ -82,3 +82,17 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_p
     kept = keras.models.load_model(out / "model.keras")
     assert all(np.all(np.isfinite(w)) for w in kept.get_weights())
     assert not (out / "metrics.json").exists()
+
+
+def test_letter_and_word_accuracy_count_real_letters_only():
+    from keras_seq.training import tasks
+
+    y = np.array([[1, 2, 0], [3, 4, 0]])
+    mask = np.array([[True, True, False], [True, True, False]])
+    predicted = np.array([[1, 2, 7], [3, 5, 0]])  # wrong at word 0's padding, wrong letter in word 1
+    probabilities = np.eye(26, dtype=np.float32)[predicted]
+    model = lambda batch, training=False: probabilities[: len(batch)]  # noqa: E731
+    metrics = tasks.handwriting_metrics(model, np.zeros((2, 3, 16, 8, 1), np.float32), y, mask)
+    assert metrics["letter_accuracy"] == pytest.approx(3 / 4)
+    assert metrics["word_accuracy"] == pytest.approx(1 / 2)
+    assert metrics["test_letters"] == 4 and metrics["test_words"] == 2
