@@ -1,7 +1,7 @@
 """Keras model -> .tflite, and running it with the LiteRT interpreter.
 
-Names load lazily, so running a ``.tflite`` file (``EdgeModel``) never
-imports TensorFlow; only ``to_tflite`` does.
+``to_tflite`` (the converter) loads TensorFlow on first use; everything
+else here (``EdgeModel``, checks, reports) runs without it.
 
 Example:
     >>> from export import to_tflite, EdgeModel, parity, op_report
@@ -12,32 +12,34 @@ Example:
     >>> print(op_report(edge)); print(parity(model, edge, x_test[:100]))
 """
 
-import importlib
+from export.edge_model import EdgeModel, EdgeStream
+from export.errors import ConversionError, ModelFileError
+from export.op_report import OpReport, op_report
+from export.parity import Parity, parity
+from export.validate import check_keras_file, check_tflite, load_keras_model
 
-_WHERE = {
-    "QUANTIZATIONS": "export.convert",
-    "to_tflite": "export.convert",
-    "EdgeModel": "export.edge_model",
-    "EdgeStream": "export.edge_model",
-    "ConversionError": "export.errors",
-    "ModelFileError": "export.errors",
-    "OpReport": "export.op_report",
-    "op_report": "export.op_report",
-    "Parity": "export.parity",
-    "parity": "export.parity",
-    "check_tflite": "export.validate",
-    "check_keras_file": "export.validate",
-    "load_keras_model": "export.validate",
-}
+_CONVERTER = ("QUANTIZATIONS", "to_tflite")
 
-__all__ = list(_WHERE)
+__all__ = [
+    "QUANTIZATIONS",
+    "to_tflite",
+    "EdgeModel",
+    "EdgeStream",
+    "ConversionError",
+    "ModelFileError",
+    "OpReport",
+    "op_report",
+    "Parity",
+    "parity",
+    "check_tflite",
+    "check_keras_file",
+    "load_keras_model",
+]
 
 
 def __getattr__(name):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'export' has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
+    if name in _CONVERTER:
+        from export import convert
 
-
-def __dir__():
-    return sorted(__all__)
+        return getattr(convert, name)
+    raise AttributeError(f"module 'export' has no attribute {name!r}")
