@@ -11,7 +11,7 @@ carried from call to call, for feeding a sequence in chunks.
 import threading
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from export.validate import check_tflite, read_model_bytes
 
@@ -26,6 +26,8 @@ class EdgeModel:
         num_threads: interpreter threads (``None``: LiteRT's default).
         verify: load and run it once in a child process first, so a hostile
             file cannot crash this one.
+        xnnpack: apply LiteRT's default XNNPACK delegate (``False``: builtin
+            kernels only, as on an interpreter built without it).
 
     Attributes:
         file: the parsed :class:`export.tflite_file.TFLiteFile` (ops, sizes).
@@ -37,7 +39,7 @@ class EdgeModel:
         >>> letters = edge.predict([word1, word2])          # words of any length
     """
 
-    def __init__(self, model, num_threads=None, verify=True):
+    def __init__(self, model, num_threads=None, verify=True, xnnpack=True):
         data = read_model_bytes(model, "TFLite model")
         if num_threads is not None and (
             isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
@@ -49,7 +51,12 @@ class EdgeModel:
                 f"EdgeModel runs models with one input and at least one output; this one has "
                 f"{len(self.file.inputs)} inputs and {len(self.file.outputs)} outputs"
             )
-        self._interpreter = Interpreter(model_content=data, num_threads=num_threads)
+        if xnnpack not in (True, False):
+            raise ValueError(f"xnnpack={xnnpack!r} is not allowed; expected True or False")
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self._interpreter = Interpreter(
+            model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver
+        )
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._outputs = self._interpreter.get_output_details()
