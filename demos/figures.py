@@ -77,14 +77,6 @@ def show_matrix(axes, matrix, title=None, fmt="{:g}", cmap=DIVERGING_COLORMAP):
     return drawn
 
 
-def add_colorbar(figure, drawn, axes, label):
-    """Attach a labelled colour bar for ``drawn`` beside ``axes``."""
-    bar = figure.colorbar(drawn, ax=axes, fraction=0.046, pad=0.04)
-    bar.set_label(label, fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    return bar
-
-
 def png_size(path):
     """Read ``(width, height)`` from a PNG header; raise ``ValueError`` if not a PNG."""
     with open(path, "rb") as stream:

@@ -11,7 +11,7 @@ def test_save_png_writes_a_png_of_the_figure_size_atomically(tmp_path):
     figure = figures.new_figure(3.0, 2.0)
     axes = figure.add_subplot(1, 1, 1)
     drawn = figures.show_map_over_image(axes, np.eye(8), np.linspace(0, 1, 64).reshape(8, 8), title="t")
-    figures.add_colorbar(figure, drawn, axes, "value")
+    figure.colorbar(drawn, ax=axes).set_label("value")
     path = figures.save_png(figure, tmp_path / "f.png")
     assert figures.png_size(path) == figures.figure_pixels(figure) == (300, 200)
     with Image.open(path) as image:
