@@ -31,8 +31,10 @@ RECIPES = {
     # batches with weight decay: Adam without it overfits (1.26 % at 15 epochs).
     "faithful": dict(epochs=20, batch_size=32, optimizer="sgd", learning_rate=0.05,
                      weight_decay=5e-4, augment=False),
-    "modern": dict(epochs=20, batch_size=64, optimizer="adam", learning_rate=2e-3,
-                   weight_decay=0.0, augment=True),
+    # Distortions allowed, as the paper's 0.8 %. The same optimizer recipe;
+    # Adam without weight decay gave 0.70 % at 20 epochs.
+    "modern": dict(epochs=30, batch_size=64, optimizer="sgd", learning_rate=0.05,
+                   weight_decay=5e-4, augment=True),
 }
 
 
