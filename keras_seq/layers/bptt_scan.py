@@ -80,16 +80,17 @@ def scan_with_bptt(
         batch = tf.shape(projected)[1]
         size = output_size or initial_states[0].shape[-1]
         zero_output = tf.zeros(tf.stack([batch, size]), dtype)
-        projected_ta = tf.TensorArray(dtype, size=steps).unstack(projected)
         mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
 
-        def new_ta(like):
+        def new_ta(element_shape):
             return tf.TensorArray(
-                like.dtype, size=steps, element_shape=like.shape, clear_after_read=False
+                dtype, size=steps, element_shape=element_shape, clear_after_read=False
             )
 
         def body(t, prev_output, states, z_ta, states_ta, prev_output_ta, output_ta):
-            z = projected_ta.read(t) + tf.matmul(states[0], recurrent_kernel)
+            # Indexing, not a TensorArray: no gradient flows through this read
+            # (grad below), and unstacking would copy the whole sequence.
+            z = projected[t] + tf.matmul(states[0], recurrent_kernel)
             mask_t = None if mask_ta is None else mask_ta.read(t)
             output, new_states = masked_activation(
                 activate, z, list(states), prev_output, mask_t, zero_output_for_mask
@@ -107,10 +108,10 @@ def scan_with_bptt(
             tf.constant(0),
             zero_output,
             list(initial_states),
-            new_ta(tf.matmul(initial_states[0], recurrent_kernel)),
-            [new_ta(s) for s in initial_states],
-            new_ta(zero_output) if carry_output else tf.constant(0.0),
-            new_ta(zero_output) if return_sequences else tf.constant(0.0),
+            new_ta(projected.shape[1:]),
+            [new_ta(s.shape) for s in initial_states],
+            new_ta(zero_output.shape) if carry_output else tf.constant(0.0),
+            new_ta(zero_output.shape) if return_sequences else tf.constant(0.0),
         )
         _, last_output, final_states, z_ta, states_ta, prev_output_ta, output_ta = tf.while_loop(
             lambda t, *_: t < steps,

@@ -32,13 +32,17 @@ class Recurrent(keras.layers.Layer):
 
     What makes it fast: with one of our cells (:class:`ElmanCell`,
     :class:`LSTMCell`) the input projection ``x_t W + b`` of all T steps is one
-    matrix product before the loop (a (batch*T, d) x (d, gates*units) product
-    instead of T small ones), so each step only does ``h_{t-1} W_h``, one
-    product for all gates, and the elementwise gate arithmetic. The loop is a
-    ``tf.while_loop`` over ``TensorArray``s that keeps only the last output
-    when ``return_sequences=False``, so memory does not grow with T (forward
-    pass). Any other cell (for example ``keras.layers.LSTMCell``) is called
-    step by step as ``keras.layers.RNN`` does.
+    (batch*T, d) x (d, gates*units) matrix product before the loop instead of
+    T small ones, so each step only does ``h_{t-1} W_h`` (one product for all
+    gates) and the elementwise gate arithmetic. Training calls use the
+    hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`: one product per
+    backward step, and the weight gradients ``dL/dW``, ``dL/dW_h`` as one
+    product each after the loop, where automatic differentiation of Keras's
+    loop does three per step. The loop is a ``tf.while_loop`` that keeps only
+    the last output when ``return_sequences=False``, so the forward pass's
+    memory does not grow with T. Any other cell (for example
+    ``keras.layers.LSTMCell``) is called step by step as ``keras.layers.RNN``
+    does. Measured against Keras in ``benchmarks/rnn_speed.py``.
 
     Masking: where ``mask[b, t]`` is False the state is carried over
     unchanged and the output is the previous output (zeros when

@@ -21,6 +21,10 @@ from keras import ops
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 
+def as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def check_units(units):
     if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
         raise ValueError(f"units must be a positive integer, got {units!r}")
@@ -156,16 +160,18 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         (batch, time, input_dim), or (time, batch, input_dim) when
         ``time_major``, in one matrix product; last axis gates * units."""
         dropped = self.dropped_inputs(inputs, training, time_major)
-        if isinstance(dropped, list):  # one dropout mask per gate
+        leading = ops.shape(inputs)[:-1]
+        # One 2-D product (rows = all steps of all sequences): also keeps the
+        # bias gradient a plain column sum.
+        rows = [ops.reshape(x, (-1, inputs.shape[-1])) for x in as_list(dropped)]
+        if len(rows) > 1:  # one dropout mask per gate
             kernels = ops.split(self.kernel, self.gates, axis=1)
-            projected = ops.concatenate(
-                [ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1
-            )
+            projected = ops.concatenate([ops.matmul(x, k) for x, k in zip(rows, kernels)], axis=-1)
         else:
-            projected = ops.matmul(dropped, self.kernel)
+            projected = ops.matmul(rows[0], self.kernel)
         if self.bias is not None:
             projected = projected + self.bias
-        return projected
+        return ops.reshape(projected, (*leading, self.gates * self.units))
 
     def recurrent_step(self, projected_inputs, states, training=False):
         """One step from the projected input: returns ``(output, new_states)``.
