@@ -121,3 +121,15 @@ def test_fuse_lstm_false_gives_the_keras_3_loop(rows):
     assert report.loops == 1 and report.fused_recurrent == 0
     assert report.lowering[0]["reason"] == "fuse_lstm=False"
     np.testing.assert_allclose(edge.predict(rows), keras_outputs(model, rows), atol=1e-5)
+
+
+def test_the_digits_rnn_model_exports_fused_and_matches_keras():
+    from export.bundled_inputs import digits
+    from keras_seq.models import digits_rnn
+
+    model = digits_rnn(units=UNITS)
+    edge, report = converted(model)
+    assert report.fused_recurrent == 1 and report.loops == 0
+    x, _ = digits("test", 20)
+    result = parity(model, edge, x)
+    assert result.max_abs_diff < 1e-5 and result.argmax_agreement == 1.0
