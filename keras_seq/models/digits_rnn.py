@@ -32,7 +32,7 @@ def digits_rnn(units=128, num_classes=10, dropout=0.0):
 
     Example:
         >>> model = digits_rnn(units=128)
-        >>> model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     """
     _check_int("units", units, 1)
     _check_int("num_classes", num_classes, 2)

@@ -43,7 +43,7 @@ def lenet5(variant="faithful", num_classes=10):
 
     Example:
         >>> model = lenet5("faithful")
-        >>> model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not allowed; expected one of {VARIANTS}")
