@@ -126,9 +126,9 @@ class EdgeModel:
 
     def _to_input_dtype(self, x):
         scale, zero_point = self._input["quantization"]
-        if self.input_dtype.type in QUANTIZED and scale > 0 and np.issubdtype(x.dtype, np.floating):
+        if self.input_dtype.type in QUANTIZED and scale > 0:  # x holds real values: quantize
             info = np.iinfo(self.input_dtype)
-            x = np.clip(np.round(x / scale) + zero_point, info.min, info.max)
+            x = np.clip(np.round(x.astype(np.float32) / scale) + zero_point, info.min, info.max)
         return x.astype(self.input_dtype)
 
     def _from_output(self, detail, y):

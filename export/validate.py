@@ -23,6 +23,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import types
 import zipfile
 
 from export.errors import ModelFileError
@@ -78,7 +79,15 @@ def _probe_forked(target, args, what, timeout):
         _forkserver.set_forkserver_preload(["numpy", "ai_edge_litert.interpreter", "export.validate"])
     receiver, sender = _forkserver.Pipe(duplex=False)
     child = _forkserver.Process(target=_run_and_report, args=(target, tuple(args), sender), daemon=True)
-    child.start()
+    # multiprocessing would re-import the caller's __main__ script in the child
+    # (for a script importing Keras, seconds of TensorFlow start-up per probe):
+    # hand it a blank main module while it records what the child needs.
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        child.start()
+    finally:
+        sys.modules["__main__"] = main
     sender.close()
     child.join(timeout)
     if child.is_alive():
