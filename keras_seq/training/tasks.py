@@ -73,8 +73,13 @@ def predict(model, x, batch_size=256):
     """Class probabilities of ``model`` for ``x``, computed batch by batch (works under any strategy)."""
     import tensorflow as tf
 
-    forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
-    return np.concatenate([np.asarray(forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+    forward = tf.function(lambda batch: model(batch, training=False))
+    outputs = []
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        padded = np.concatenate([batch, np.zeros((batch_size - len(batch),) + batch.shape[1:], batch.dtype)])
+        outputs.append(np.asarray(forward(padded))[: len(batch)])  # one shape, one trace
+    return np.concatenate(outputs)
 
 
 def digits_metrics(model, x_test, y_test):
