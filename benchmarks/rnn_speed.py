@@ -9,7 +9,7 @@ timed on ``train_on_batch`` (one training step, Adam, MSE) and on
 Keras's, ours, ... and each figure is the median of ``--repeats`` runs; the
 ratio ours/Keras at or under 1.0 means ours is no slower.
 
-    python benchmarks/rnn_speed.py                       # batch 64, 32 features, 128 units, T=100 and T=1000
+    python benchmarks/rnn_speed.py              # batch 64, 32 features, 128 units; T=100, 1000
     python benchmarks/rnn_speed.py --steps 100 --repeats 3   # a quicker look
 
 Why ours is faster on CPU: Keras's TensorFlow LSTM uses a cuDNN kernel only on

@@ -20,4 +20,4 @@ from keras_seq.layers.recurrent import Recurrent  # noqa: F401
 from keras_seq.layers.elman import Elman  # noqa: F401
 from keras_seq.layers.lstm import LSTM  # noqa: F401
 from keras_seq.layers.bidirectional import Bidirectional  # noqa: F401
-from keras_seq.layers.stacked import stacked  # noqa: F401
+from keras_seq.layers.stacked import StackedRecurrent, stacked  # noqa: F401

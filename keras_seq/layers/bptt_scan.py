@@ -128,7 +128,9 @@ def scan_with_bptt(
             d_states = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
-            d_seq = tf.TensorArray(dtype, size=steps).unstack(d_outputs) if return_sequences else None
+            d_seq = None
+            if return_sequences:
+                d_seq = tf.TensorArray(dtype, size=steps).unstack(d_outputs)
             mask_read = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
             d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=z_ta.element_shape)
             d_output = zero_output if return_sequences else d_outputs
@@ -151,7 +153,8 @@ def scan_with_bptt(
                     output_gradients=[d_output] + list(d_states),
                     unconnected_gradients=tf.UnconnectedGradients.ZERO,
                 )
-                d_prev_states[0] = d_prev_states[0] + tf.matmul(d_z, recurrent_kernel, transpose_b=True)
+                # dL/dh_{t-1} += dL/dz_t W_h^T
+                d_prev_states[0] += tf.matmul(d_z, recurrent_kernel, transpose_b=True)
                 return t - 1, d_prev_output, d_prev_states, d_z_ta.write(t, d_z)
 
             _, _, d_initial_states, d_z_ta = tf.while_loop(

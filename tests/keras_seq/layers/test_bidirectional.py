@@ -28,9 +28,14 @@ def assert_all_close(ours, theirs, atol=1e-5):
         np.testing.assert_allclose(a, b, atol=atol)
 
 
-@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+SEQUENCES_AND_STATES = {"return_sequences": True, "return_state": True}
+
+
 @pytest.mark.parametrize(
-    "kwargs", [{}, {"return_sequences": True, "return_state": True}], ids=["last", "seq-state"]
+    "merge_mode, kwargs",
+    [("concat", {})]
+    + [(mode, SEQUENCES_AND_STATES) for mode in ("concat", "sum", "mul", "ave", None)],
+    ids=["concat-last", "concat", "sum", "mul", "ave", "None"],
 )
 def test_matches_keras_bidirectional(merge_mode, kwargs):
     ours = Bidirectional(LSTM(4, **kwargs), merge_mode=merge_mode)
