@@ -12,16 +12,22 @@ ratio ours/Keras at or under 1.0 means ours is no slower.
     python benchmarks/rnn_speed.py              # batch 64, 32 features, 128 units; T=100, 1000
     python benchmarks/rnn_speed.py --steps 100 --repeats 3   # a quicker look
 
-Why ours is faster on CPU: Keras's TensorFlow LSTM uses a cuDNN kernel only on
-GPU; on CPU it runs its cell once per step, and each step multiplies that
-step's x_t by the kernel. Ours multiplies all T inputs by the kernel in one
-large product before the loop (``RecurrentCell.project_inputs``), so the loop
-only does h_{t-1} @ recurrent_kernel (one product for the four gates) and the
-elementwise gate arithmetic, and keeps no per-step outputs when
-``return_sequences=False``.
+What ours does differently: Keras's TensorFlow LSTM uses a cuDNN kernel only
+on GPU; on CPU it runs its cell once per step (x_t @ kernel and
+h_{t-1} @ recurrent_kernel every step) and differentiates the loop
+automatically (three weight-sized products per backward step). Ours multiplies
+all T inputs by the kernel in one product before the loop
+(``RecurrentCell.project_inputs``), does one product per forward step and one
+per backward step (``keras_seq.layers.bptt_scan``), and computes the weight
+gradients as one product each after the loop. A TensorFlow profile of one LSTM
+training step (T=100) shows ours spending about half of Keras's time in matrix
+products, but more in per-step elementwise work (the backward step recomputes
+the gates) and in copying the (T, batch, 4 units) projected sequence, so which
+one wins depends on the load of the machine; this script measures it.
 
-The machine is shared: expect a few percent of noise between runs; the
-spread (min-max over the repeats) is printed beside each median.
+The machine is shared: runs vary by tens of percent when other processes
+compete for the cores; the spread (min-max over the repeats) is printed beside
+each median, and the load average before and after is printed.
 """
 
 import argparse
@@ -116,7 +122,8 @@ def main(argv=None):
     print(
         f"batch {args.batch}, {args.features} features, {args.units} units, "
         f"median of {args.repeats} alternating runs x {args.calls} calls; "
-        f"keras {keras.__version__}, backend {keras.backend.backend()}"
+        f"keras {keras.__version__}, backend {keras.backend.backend()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     for steps in args.steps:
         for name in args.layers:
@@ -125,6 +132,7 @@ def main(argv=None):
                 name, steps, args.batch, args.features, args.units, args.repeats, calls
             )
             report(name, steps, gap, train, infer)
+    print(f"load average {os.getloadavg()[0]:.1f}")
     return 0
 
 

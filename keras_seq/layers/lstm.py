@@ -28,10 +28,10 @@ class LSTM(Recurrent):
     (u, 4u), ``cell.bias`` (4u), gates i, f, c, o), same results. States are
     ``[h_t, C_t]``.
 
-    Faster than Keras's on CPU because the input projection of all time steps
-    is one matrix product before the loop and each step does one fused
-    recurrent product for the four gates (see :class:`Recurrent`; figures in
-    ``benchmarks/rnn_speed.py``).
+    Speed: the input projection of all time steps is one matrix product
+    before the loop, each step does one fused recurrent product for the four
+    gates, and training uses a hand-written BPTT (see :class:`Recurrent`).
+    ``benchmarks/rnn_speed.py`` measures it against ``keras.layers.LSTM``.
 
     Args:
         units: positive integer, size of ``h_t`` and ``C_t``.
