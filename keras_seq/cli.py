@@ -2,12 +2,14 @@
 
 This is the one module that composes ``keras_seq``, ``export`` and ``demos``.
 Each subcommand lives beside the code it drives, in a module with
-``add_arguments(parser)`` and ``run(args) -> int`` whose top level imports
-nothing heavy, so ``keras-seq --help`` does not load TensorFlow.
+``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen
+subcommand's module is imported, so ``keras-seq --help`` does not load
+TensorFlow.
 """
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -19,7 +21,8 @@ COMMANDS = {
 }
 
 
-def build_parser():
+def build_parser(command=None):
+    """The argument parser; only ``command``'s own arguments are loaded."""
     parser = argparse.ArgumentParser(
         prog="keras-seq",
         description="Hand-written CNN/RNN Keras layers, TFLite export and saliency demos.",
@@ -27,14 +30,18 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub)
-        sub.set_defaults(module=module)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub)
+            sub.set_defaults(module=module)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return args.module.run(args) or 0
     except KeyboardInterrupt:
