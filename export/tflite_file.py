@@ -18,6 +18,7 @@ from export.errors import ModelFileError
 
 IDENTIFIER = b"TFL3"
 LOWERING_METADATA = "keras_seq.lowering"
+MAX_RANK = 16
 BUILTIN_NAMES = {
     value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")
 }
@@ -81,7 +82,9 @@ def _op_name(code):
 
 def _tensor_info(tensor, n_buffers):
     _index(tensor.Buffer(), max(n_buffers, 1), "tensor buffer index")
-    rank = _length(tensor.ShapeLength(), b"\0" * 4096, "tensor shape")
+    rank = tensor.ShapeLength()
+    if not 0 <= rank <= MAX_RANK:
+        raise ModelFileError(f"tensor rank {rank} is outside 0-{MAX_RANK}")
     shape = tuple(int(tensor.Shape(i)) for i in range(rank))
     if tensor.ShapeSignatureLength():
         signature = tuple(int(tensor.ShapeSignature(i)) for i in range(tensor.ShapeSignatureLength()))
