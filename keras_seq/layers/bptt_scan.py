@@ -6,17 +6,21 @@ gate arithmetic (``p_t = x_t W + b`` computed before the loop), the gradient
 of the loss ``L`` splits into a per-step part and two products over all steps:
 
     dL/dz_t       from the elementwise part (per step, no matrix product)
-    dL/dh_{t-1}  += dL/dz_t W_h^T                  (one product per step)
+    dL/dh_{t-1}  += dL/dz_t W_h^T                  (per step, on the chain)
+    dL/dW_h      += h_{t-1}^T dL/dz_t              (per step, off the chain)
     dL/dp_t       = dL/dz_t                        (so dL/dW = sum_t x_t^T dL/dz_t,
                                                     one product after the loop)
-    dL/dW_h       = sum_t h_{t-1}^T dL/dz_t        (one product after the loop)
 
-Automatic differentiation of the loop would instead do the weight-gradient
-products at every step, and TensorFlow's gradient of a per-step
-``TensorArray`` read grows faster than linearly in T. Here each backward step
-does one matrix product, and the elementwise part's gradient comes from
-automatic differentiation of the cell's own ``activate`` (so any activation
-and the lecture's variant work unchanged).
+Only ``dL/dz_t W_h^T`` lies on the chain from one backward step to the next;
+``dL/dW_h`` accumulates beside it, on another core while the chain waits.
+The elementwise part's gradient is the cell's ``activate_gradient``: for
+sigmoid/tanh gates it uses the activations the forward pass saved
+(``activate_saving``) instead of recomputing the gates; for other activations
+it differentiates the cell's ``activate`` automatically.
+
+Automatic differentiation of Keras's loop instead also multiplies
+``x_t^T dL/dz_t`` at every step, and TensorFlow's gradient of a per-step
+``TensorArray`` read grows faster than linearly in T.
 
 Written with ``tf.custom_gradient``, ``tf.while_loop`` and ``TensorArray``:
 Keras offers no custom-gradient loop. Used only for training calls of our
@@ -33,20 +37,42 @@ def keep_shape(new, old):
     return new
 
 
-def masked_activation(activate, z, states, prev_output, mask_t, zero_output_for_mask):
-    """``activate`` then Keras's masking: masked rows keep their states and
-    repeat the previous output (or give zeros)."""
-    output, new_states = activate(z, states)
+def masked_activation(cell, z, states, prev_output, mask_t, zero_output_for_mask):
+    """``cell.activate_saving`` then Keras's masking: masked rows keep their
+    states and repeat the previous output (or give zeros)."""
+    output, new_states, saved = cell.activate_saving(z, states)
     if mask_t is None:
-        return output, list(new_states)
+        return output, list(new_states), saved
     carried = tf.zeros_like(output) if zero_output_for_mask else prev_output
     output = tf.where(mask_t, output, carried)
     new_states = [tf.where(mask_t, new, old) for new, old in zip(new_states, states)]
-    return output, new_states
+    return output, new_states, saved
+
+
+def masked_activation_gradient(cell, saved, states, d_output, d_new_states, mask_t):
+    """The gradient of :func:`masked_activation`: ``(dL/dz, dL/d states,
+    dL/d prev_output)``; masked rows pass their gradients to the carried
+    states and output instead of through the cell."""
+    d_carried_output = None
+    d_carried_states = [None] * len(states)
+    if mask_t is not None:
+        d_carried_output = tf.where(mask_t, tf.zeros_like(d_output), d_output)
+        d_carried_states = [tf.where(mask_t, tf.zeros_like(d), d) for d in d_new_states]
+        d_output = d_output - d_carried_output
+        d_new_states = [d - carried for d, carried in zip(d_new_states, d_carried_states)]
+    d_z, d_states = cell.activate_gradient(saved, states, d_output, d_new_states)
+    d_states = [total(d, carried) for d, carried in zip(d_states, d_carried_states)]
+    return d_z, d_states, d_carried_output
+
+
+def total(*gradients):
+    """The sum of the gradients that are not ``None`` (``None`` if all are)."""
+    present = [g for g in gradients if g is not None]
+    return sum(present[1:], present[0]) if present else None
 
 
 def scan_with_bptt(
-    activate,
+    cell,
     projected,
     initial_states,
     recurrent_kernel,
@@ -55,10 +81,12 @@ def scan_with_bptt(
     return_sequences=False,
     zero_output_for_mask=False,
 ):
-    """Run ``activate(p_t + h_{t-1} W_h, states)`` over time with hand-written BPTT.
+    """Run ``cell.activate(p_t + h_{t-1} W_h, states)`` over time with hand-written BPTT.
 
     Args:
-        activate: the cell's elementwise part, ``(z, states) -> (output, new_states)``.
+        cell: a :class:`~keras_seq.layers.recurrent_cell.RecurrentCell`: its
+            ``activate_saving`` runs each forward step, its
+            ``activate_gradient`` each backward step.
         projected: (T, batch, gates * units) time-major ``x_t W + b``.
         initial_states: list of (batch, size) tensors, ``h_0`` first.
         recurrent_kernel: (units, gates * units) tensor ``W_h``.
@@ -87,40 +115,45 @@ def scan_with_bptt(
                 dtype, size=steps, element_shape=element_shape, clear_after_read=False
             )
 
-        def body(t, prev_output, states, z_ta, states_ta, prev_output_ta, output_ta):
+        # One TensorArray per tensor that activate_saving returns, shaped as
+        # on the first step (this probe is not run: nothing depends on it).
+        saved_shapes = [x.shape for x in cell.activate_saving(projected[0], initial_states)[2]]
+
+        def body(t, prev_output, states, saved_ta, states_ta, prev_output_ta, output_ta):
             # Indexing, not a TensorArray: no gradient flows through this read
             # (grad below), and unstacking would copy the whole sequence.
             z = projected[t] + tf.matmul(states[0], recurrent_kernel)
             mask_t = None if mask_ta is None else mask_ta.read(t)
-            output, new_states = masked_activation(
-                activate, z, list(states), prev_output, mask_t, zero_output_for_mask
+            output, new_states, saved = masked_activation(
+                cell, z, list(states), prev_output, mask_t, zero_output_for_mask
             )
-            z_ta = z_ta.write(t, z)
+            saved_ta = [ta.write(t, x) for ta, x in zip(saved_ta, saved)]
             states_ta = [ta.write(t, s) for ta, s in zip(states_ta, states)]
             if carry_output:
                 prev_output_ta = prev_output_ta.write(t, prev_output)
             if return_sequences:
                 output_ta = output_ta.write(t, output)
             new_states = [keep_shape(n, s) for n, s in zip(new_states, states)]
-            return t + 1, output, new_states, z_ta, states_ta, prev_output_ta, output_ta
+            return t + 1, output, new_states, saved_ta, states_ta, prev_output_ta, output_ta
 
         loop_vars = (
             tf.constant(0),
             zero_output,
             list(initial_states),
-            new_ta(projected.shape[1:]),
+            [new_ta(shape) for shape in saved_shapes],
             [new_ta(s.shape) for s in initial_states],
             new_ta(zero_output.shape) if carry_output else tf.constant(0.0),
             new_ta(zero_output.shape) if return_sequences else tf.constant(0.0),
         )
-        _, last_output, final_states, z_ta, states_ta, prev_output_ta, output_ta = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            loop_vars,
-            maximum_iterations=projected.shape[0] or steps,
-            parallel_iterations=32,
+        _, last_output, final_states, saved_ta, states_ta, prev_output_ta, output_ta = (
+            tf.while_loop(
+                lambda t, *_: t < steps,
+                body,
+                loop_vars,
+                maximum_iterations=projected.shape[0] or steps,
+                parallel_iterations=32,
+            )
         )
-        h_all = states_ta[0].stack()  # h_{t-1} for every t, for dL/dW_h
         outputs = output_ta.stack() if return_sequences else last_output
 
         def grad(d_outputs, *d_final_states):
@@ -128,49 +161,48 @@ def scan_with_bptt(
             d_states = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
-            d_seq = None
-            if return_sequences:
-                d_seq = tf.TensorArray(dtype, size=steps).unstack(d_outputs)
             mask_read = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-            d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=z_ta.element_shape)
+            d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=projected.shape[1:])
             d_output = zero_output if return_sequences else d_outputs
 
-            def back(t, d_output, d_states, d_z_ta):
-                z = z_ta.read(t)
+            def back(t, d_output, d_states, d_z_ta, d_recurrent_kernel):
+                saved = [ta.read(t) for ta in saved_ta]
                 states = [ta.read(t) for ta in states_ta]
-                prev_output = prev_output_ta.read(t) if carry_output else zero_output
                 mask_t = None if mask_read is None else mask_read.read(t)
                 if return_sequences:
-                    d_output = d_output + d_seq.read(t)
-                with tf.GradientTape() as tape:
-                    tape.watch([z, prev_output] + states)
-                    output, new_states = masked_activation(
-                        activate, z, states, prev_output, mask_t, zero_output_for_mask
-                    )
-                d_z, d_prev_output, *d_prev_states = tape.gradient(
-                    [output] + new_states,
-                    [z, prev_output] + states,
-                    output_gradients=[d_output] + list(d_states),
-                    unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                    d_output = d_output + d_outputs[t]
+                d_z, d_prev_states, d_prev_output = masked_activation_gradient(
+                    cell, saved, states, d_output, list(d_states), mask_t
                 )
+                if not carry_output:
+                    d_prev_output = zero_output
                 # dL/dh_{t-1} += dL/dz_t W_h^T
-                d_prev_states[0] += tf.matmul(d_z, recurrent_kernel, transpose_b=True)
-                return t - 1, d_prev_output, d_prev_states, d_z_ta.write(t, d_z)
+                d_prev_states[0] = total(
+                    tf.matmul(d_z, recurrent_kernel, transpose_b=True), d_prev_states[0]
+                )
+                d_prev_states = [
+                    keep_shape(tf.zeros_like(s) if d is None else d, s)
+                    for d, s in zip(d_prev_states, d_states)
+                ]
+                # dL/dW_h += h_{t-1}^T dL/dz_t: off the chain from step to
+                # step, so it runs beside the next step's product.
+                d_recurrent_kernel += tf.matmul(states[0], d_z, transpose_a=True)
+                return (
+                    t - 1,
+                    keep_shape(d_prev_output, d_output),
+                    d_prev_states,
+                    d_z_ta.write(t, d_z),
+                    d_recurrent_kernel,
+                )
 
-            _, _, d_initial_states, d_z_ta = tf.while_loop(
+            _, _, d_initial_states, d_z_ta, d_recurrent_kernel = tf.while_loop(
                 lambda t, *_: t >= 0,
                 back,
-                (steps - 1, d_output, d_states, d_z_ta),
+                (steps - 1, d_output, d_states, d_z_ta, tf.zeros_like(recurrent_kernel)),
                 maximum_iterations=projected.shape[0] or steps,
                 parallel_iterations=32,
             )
             d_projected = d_z_ta.stack()
-            units, width = recurrent_kernel.shape
-            d_recurrent_kernel = tf.matmul(
-                tf.reshape(h_all, (-1, units)),
-                tf.reshape(d_projected, (-1, width)),
-                transpose_a=True,
-            )
             return (d_projected, d_recurrent_kernel, *d_initial_states)
 
         return (outputs, *final_states), grad

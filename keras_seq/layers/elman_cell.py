@@ -1,6 +1,8 @@
 """The Elman (simple recurrent) cell: one step of the lecture's RNN."""
 
 import keras
+
+from keras_seq.layers.lstm_cell import tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
 
@@ -51,3 +53,18 @@ class ElmanCell(RecurrentCell):
         """``h_t = theta(z)`` with ``z = W^(1) x_t + W_h h_{t-1} + b``; returns ``(h_t, [h_t])``."""
         h = self.activation(z)
         return h, [h]
+
+    def activate_saving(self, z, states):
+        """:meth:`activate` saving ``h_t`` for :meth:`activate_gradient` when
+        theta is tanh (``z`` otherwise)."""
+        if self.activation is not keras.activations.tanh:
+            return super().activate_saving(z, states)
+        h = self.activation(z)
+        return h, [h], [h]
+
+    def activate_gradient(self, saved, states, d_output, d_new_states):
+        """``dL/dz = (dL/d output + dL/dh_t) * (1 - h_t^2)`` for tanh."""
+        if self.activation is not keras.activations.tanh:
+            return super().activate_gradient(saved, states, d_output, d_new_states)
+        (h,) = saved
+        return tanh_gradient(h, d_output + d_new_states[0]), [None]

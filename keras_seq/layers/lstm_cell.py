@@ -1,9 +1,22 @@
 """The LSTM cell (Hochreiter & Schmidhuber, 1997) with explicit, named gates."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_seq.layers.recurrent_cell import RecurrentCell
+
+
+def sigmoid_gradient(y, d_y):
+    """``d_y * y * (1 - y)``, the gradient through ``y = sigmoid(z)``, as one
+    fused TensorFlow kernel."""
+    return tf.raw_ops.SigmoidGrad(y=y, dy=d_y)
+
+
+def tanh_gradient(y, d_y):
+    """``d_y * (1 - y^2)``, the gradient through ``y = tanh(z)``, as one fused
+    TensorFlow kernel."""
+    return tf.raw_ops.TanhGrad(y=y, dy=d_y)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -99,18 +112,72 @@ class LSTMCell(RecurrentCell):
 
         Returns ``(h_t, [h_t, C_t])``.
         """
-        c_prev = states[1]
+        h, c, _ = self.gates_and_state(z, states[1])
+        return h, [h, c]
+
+    def gates_and_state(self, z, c_prev):
+        """``(h_t, C_t, [I_t, F_t, G_t, O_t, s(C_t)])`` with ``G_t`` the
+        candidate ``theta(W x_t + W_h h_{t-1} + b_c)`` and ``s(C_t)`` what
+        multiplies the output gate (``tanh(C_t)``, or ``C_t`` for the lecture's
+        variant)."""
         z_input, z_forget, z_candidate, z_output = ops.split(z, 4, axis=-1)
         input_gate = self.recurrent_activation(z_input)  # I_t
         forget_gate = self.recurrent_activation(z_forget)  # F_t
-        candidate = self.activation(z_candidate)  # theta(W x_t + W_h h_{t-1} + b_c)
+        candidate = self.activation(z_candidate)  # G_t
         output_gate = self.recurrent_activation(z_output)  # O_t
         c = forget_gate * c_prev + input_gate * candidate  # C_t
-        if self.output_activation is None:
-            h = output_gate * c  # the lecture: h_t = C_t * O_t
-        else:
-            h = output_gate * self.output_activation(c)  # h_t = O_t * tanh(C_t)
-        return h, [h, c]
+        squashed = c if self.output_activation is None else self.output_activation(c)
+        h = output_gate * squashed  # h_t = O_t * tanh(C_t), or O_t * C_t
+        return h, c, [input_gate, forget_gate, candidate, output_gate, squashed]
+
+    def has_closed_form_gradient(self):
+        """Whether sigma is the sigmoid, theta and the output activation tanh
+        (or none): then :meth:`activate_gradient` needs only the saved gates."""
+        return (
+            self.recurrent_activation is keras.activations.sigmoid
+            and self.activation is keras.activations.tanh
+            and self.output_activation in (None, keras.activations.tanh)
+        )
+
+    def activate_saving(self, z, states):
+        """:meth:`activate` saving the gates ``I_t, F_t, G_t, O_t, s(C_t)``
+        for :meth:`activate_gradient` (``z`` when sigma, theta are others)."""
+        if not self.has_closed_form_gradient():
+            return super().activate_saving(z, states)
+        h, c, saved = self.gates_and_state(z, states[1])
+        return h, [h, c], saved
+
+    def activate_gradient(self, saved, states, d_output, d_new_states):
+        """One backward step from the saved gates (sigma' = sigma (1 - sigma),
+        tanh' = 1 - tanh^2), with ``dh = dL/dh_t``, ``dC = dL/dC_t``::
+
+            dC      = dC + dh * O_t * s'(C_t)          s = tanh (s' = 1 for None)
+            dL/dz_o = dh * s(C_t) * O_t (1 - O_t)
+            dL/dz_i = dC * G_t * I_t (1 - I_t)
+            dL/dz_f = dC * C_{t-1} * F_t (1 - F_t)
+            dL/dz_c = dC * I_t * (1 - G_t^2)
+            dL/dC_{t-1} = dC * F_t
+
+        ``h_{t-1}`` enters only through ``z``, so its gradient here is None.
+        """
+        if not self.has_closed_form_gradient():
+            return super().activate_gradient(saved, states, d_output, d_new_states)
+        input_gate, forget_gate, candidate, output_gate, squashed = saved
+        d_h = d_output + d_new_states[0]
+        d_squashed = d_h * output_gate
+        if self.output_activation is not None:
+            d_squashed = tanh_gradient(squashed, d_squashed)
+        d_c = d_new_states[1] + d_squashed
+        d_z = ops.concatenate(
+            [
+                sigmoid_gradient(input_gate, d_c * candidate),
+                sigmoid_gradient(forget_gate, d_c * states[1]),
+                tanh_gradient(candidate, d_c * input_gate),
+                sigmoid_gradient(output_gate, d_h * squashed),
+            ],
+            axis=-1,
+        )
+        return d_z, [None, d_c * forget_gate]
 
     def get_config(self):
         config = {

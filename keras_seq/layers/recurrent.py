@@ -33,14 +33,16 @@ class Recurrent(keras.layers.Layer):
     What makes it fast: with one of our cells (:class:`ElmanCell`,
     :class:`LSTMCell`) the input projection ``x_t W + b`` of all T steps is one
     (batch*T, d) x (d, gates*units) matrix product before the loop instead of
-    T small ones, so each step only does ``h_{t-1} W_h`` (one product for all
+    T small ones (``go_backwards`` flips the d-wide inputs, not the wider
+    projection), so each step only does ``h_{t-1} W_h`` (one product for all
     gates) and the elementwise gate arithmetic. Training calls use the
-    hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`: one product per
-    backward step, and the weight gradients ``dL/dW``, ``dL/dW_h`` as one
-    product each after the loop, where automatic differentiation of Keras's
-    loop does three per step. The loop is a ``tf.while_loop`` that keeps only
-    the last output when ``return_sequences=False``, so the forward pass's
-    memory does not grow with T. Any other cell (for example
+    hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`: the forward pass
+    saves the gate activations, each backward step computes the gates'
+    gradients from them in closed form and does one product on the chain
+    from step to step (``dL/dz_t W_h^T``) and one beside it (``dL/dW_h``),
+    and ``dL/dW`` is one product after the loop. The loop is a
+    ``tf.while_loop`` that keeps only the last output when
+    ``return_sequences=False``. Any other cell (for example
     ``keras.layers.LSTMCell``) is called step by step as ``keras.layers.RNN``
     does. Measured against Keras in ``benchmarks/rnn_speed.py``.
 
@@ -316,17 +318,18 @@ class Recurrent(keras.layers.Layer):
     def run_over_time(self, sequences, states, mask, training):
         """Returns ``(last_output, outputs or None, final_states)``."""
         inputs = ops.transpose(sequences, (1, 0, 2))  # time-major
-        if isinstance(self.cell, RecurrentCell):
-            # x_t W + b for every t in one product, before the loop.
-            inputs = self.cell.project_inputs(inputs, training, time_major=True)
         if mask is not None:
             mask = ops.expand_dims(ops.transpose(mask, (1, 0)), -1)  # (T, batch, 1)
         if self.go_backwards:
+            # Flip the inputs, not their (gates * units)-wide projection.
             inputs = ops.flip(inputs, 0)
             mask = None if mask is None else ops.flip(mask, 0)
+        if isinstance(self.cell, RecurrentCell):
+            # x_t W + b for every t in one product, before the loop.
+            inputs = self.cell.project_inputs(inputs, training, time_major=True)
         if self.uses_bptt_scan(training):
             outputs, states = scan_with_bptt(
-                self.cell.activate,
+                self.cell,
                 inputs,
                 states,
                 ops.cast(self.cell.recurrent_kernel, self.compute_dtype),

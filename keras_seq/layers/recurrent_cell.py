@@ -13,6 +13,7 @@ both halves, so the cells also work inside Keras's own RNN layer.
 import numbers
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 # Keras's private dropout mixin: being an instance of it is what makes
@@ -193,6 +194,36 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """The elementwise rest of a step, from the pre-activations ``z``
         (batch, gates * units) and the previous states: ``(output, new_states)``."""
         raise NotImplementedError
+
+    # --- the elementwise part's gradient, for the hand-written BPTT ---
+
+    def activate_saving(self, z, states):
+        """:meth:`activate`, also returning what :meth:`activate_gradient`
+        needs from the forward pass: ``(output, new_states, saved)``.
+
+        Here ``saved = [z]``: the gradient recomputes the step. Cells whose
+        activations have closed-form derivatives save the activations instead.
+        """
+        output, new_states = self.activate(z, states)
+        return output, new_states, [z]
+
+    def activate_gradient(self, saved, states, d_output, d_new_states):
+        """One backward step of :meth:`activate`: from ``dL/d output`` and
+        ``dL/d new_states`` to ``(dL/dz, dL/d states)`` (``None`` for zero).
+
+        Here by automatic differentiation of :meth:`activate` at ``saved = [z]``.
+        """
+        (z,) = saved
+        with tf.GradientTape() as tape:
+            tape.watch([z] + states)
+            output, new_states = self.activate(z, states)
+        d_z, *d_states = tape.gradient(
+            [output] + new_states,
+            [z] + states,
+            output_gradients=[d_output] + d_new_states,
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+        return d_z, d_states
 
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
