@@ -30,21 +30,23 @@ class Recurrent(keras.layers.Layer):
     sharing the cell's weights between steps. Same arguments and results as
     ``keras.layers.RNN``.
 
-    What makes it fast: with one of our cells (:class:`ElmanCell`,
-    :class:`LSTMCell`) the input projection ``x_t W + b`` of all T steps is one
-    (batch*T, d) x (d, gates*units) matrix product before the loop instead of
-    T small ones (``go_backwards`` flips the d-wide inputs, not the wider
-    projection), so each step only does ``h_{t-1} W_h`` (one product for all
-    gates) and the elementwise gate arithmetic. Training calls use the
-    hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`: the forward pass
-    saves the gate activations, each backward step computes the gates'
-    gradients from them in closed form and does one product on the chain
-    from step to step (``dL/dz_t W_h^T``) and one beside it (``dL/dW_h``),
-    and ``dL/dW`` is one product after the loop. The loop is a
-    ``tf.while_loop`` that keeps only the last output when
-    ``return_sequences=False``. Any other cell (for example
-    ``keras.layers.LSTMCell``) is called step by step as ``keras.layers.RNN``
-    does. Measured against Keras in ``benchmarks/rnn_speed.py``.
+    What makes it fast: training calls of our cells (:class:`ElmanCell`,
+    :class:`LSTMCell`) compute the input projection ``x_t W + b`` of all T
+    steps as one (batch*T, d) x (d, gates*units) matrix product before the
+    loop (``go_backwards`` flips the d-wide inputs, not the wider projection),
+    so each step only does ``h_{t-1} W_h`` (one product for all gates) and the
+    elementwise gate arithmetic; they use the hand-written BPTT of
+    :mod:`keras_seq.layers.bptt_scan`: the forward pass saves the gate
+    activations, each backward step computes the gates' gradients from them
+    in closed form and does one product on the chain from step to step
+    (``dL/dz_t W_h^T``) and one beside it (``dL/dW_h``), and ``dL/dW`` is one
+    product after the loop. Inference calls the cell once per step, as
+    ``keras.layers.RNN``: ``x_t W`` does not wait for ``h_{t-1}``, so the
+    ``tf.while_loop`` computes it ahead on another core, which is faster than
+    one product before the loop plus slicing its (T, batch, gates*units)
+    result. The loop keeps only the last output when
+    ``return_sequences=False``. Measured against Keras in
+    ``benchmarks/rnn_speed.py``.
 
     Masking: where ``mask[b, t]`` is False the state is carried over
     unchanged and the output is the previous output (zeros when
@@ -297,8 +299,6 @@ class Recurrent(keras.layers.Layer):
 
     def step(self, inputs_t, states, training):
         """One step on a time slice; returns ``(output, new_states)``."""
-        if isinstance(self.cell, RecurrentCell):
-            return self.cell.recurrent_step(inputs_t, states, training)
         kwargs = {"training": training} if self._cell_takes_training else {}
         output, new_states = self.cell(inputs_t, list(states), **kwargs)
         if not isinstance(new_states, (list, tuple)):
@@ -324,10 +324,9 @@ class Recurrent(keras.layers.Layer):
             # Flip the inputs, not their (gates * units)-wide projection.
             inputs = ops.flip(inputs, 0)
             mask = None if mask is None else ops.flip(mask, 0)
-        if isinstance(self.cell, RecurrentCell):
+        if self.uses_bptt_scan(training):
             # x_t W + b for every t in one product, before the loop.
             inputs = self.cell.project_inputs(inputs, training, time_major=True)
-        if self.uses_bptt_scan(training):
             outputs, states = scan_with_bptt(
                 self.cell,
                 inputs,
