@@ -222,9 +222,9 @@ def main(argv=None):
     handwriting_section(rounds, results)
     lenet_section(rounds, train_samples, epochs, results)
     if args.json:
-        from export.convert import write_atomically
+        from keras_seq.atomic_files import write_bytes
 
-        write_atomically(args.json, json.dumps(results, indent=2).encode())
+        write_bytes(json.dumps(results, indent=2).encode(), args.json)
     return 0
 
 

@@ -136,7 +136,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
     """
     import export
     from demos import model_files
-    from demos.atomic_files import save_keras, write_bytes
+    from keras_seq.atomic_files import save_model, write_bytes
     from demos.occlusion import occlusion_vs_gradient
     from demos.progress import Progress
     from demos.saliency import explain_digits, ink_contrast
@@ -164,7 +164,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
                              verbose=1 if sys.stdout.isatty() else 2)
     else:
         progress.step(f"using {model_path} (no training)")
-    paths["model"] = save_keras(model, out / "model.keras")
+    paths["model"] = save_model(model, out / "model.keras")
 
     progress.step("exporting float32 and int8 .tflite (int8 calibrated on "
                   f"{REPRESENTATIVE_IMAGES} training digits)")

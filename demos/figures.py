@@ -38,9 +38,9 @@ def save_png(figure, path):
 
     The parent folder must exist and be writable; otherwise ``OSError`` names it.
     """
-    from demos.atomic_files import replacing
+    from keras_seq.atomic_files import replacing
 
-    with replacing(path, suffix=".png.tmp") as temporary:
+    with replacing(path) as temporary:
         with open(temporary, "wb") as stream:
             figure.savefig(stream, format="png", dpi=DPI)
     return pathlib.Path(path)

@@ -88,7 +88,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """
     import export
     from demos import model_files
-    from demos.atomic_files import save_keras, write_bytes
+    from keras_seq.atomic_files import save_model, write_bytes
     from demos.progress import Progress
     from demos.saliency import LetterSaliency, draw_letter_saliency
     from keras_seq.datasets import ocr_words
@@ -115,7 +115,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
                                   verbose=1 if sys.stdout.isatty() else 2)
     else:
         progress.step(f"using {model_path} (no training)")
-    paths["model"] = save_keras(model, out / "handwriting.keras")
+    paths["model"] = save_model(model, out / "handwriting.keras")
 
     progress.step("exporting a float32 .tflite and loading it with LiteRT")
     flatbuffer = export.to_tflite(model)

@@ -2,9 +2,6 @@
 
 import dataclasses
 import json
-import os
-import pathlib
-import tempfile
 
 import keras
 import numpy as np
@@ -13,27 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from export.errors import ConversionError
+from keras_seq import atomic_files
 from export.fused_lstm import lower_recurrent_layers
 from export.tflite_file import LOWERING_METADATA, read_tflite, with_metadata
 
 QUANTIZATIONS = (None, "dynamic", "float16", "int8")
 CALIBRATION_SAMPLES = 200
-
-
-def write_atomically(path, data):
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _check_arguments(model, quantization, representative_data, int8_io, batch_size):
@@ -209,5 +191,5 @@ def to_tflite(
         notes = [dict(layer=i.layer, kind=i.kind, fused=i.fused, reason=i.reason) for i in lowerings]
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
     if path is not None:
-        write_atomically(path, data)
+        atomic_files.write_bytes(data, path)
     return data

@@ -46,7 +46,8 @@ def add_arguments(parser):
 def run(args):
     options = _check(args)
     # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
-    from keras_seq.training import atomic_files, distribute, reproducible, tasks, trainer
+    from keras_seq import atomic_files
+    from keras_seq.training import distribute, reproducible, tasks, trainer
 
     strategy = distribute.make_strategy(args.strategy)
     if args.seed is not None:

@@ -12,7 +12,7 @@ intact and a rerun continues from it.
 import json
 import pathlib
 
-from keras_seq.training import atomic_files
+from keras_seq import atomic_files
 
 STATE = "state.json"
 

@@ -26,7 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq.training import atomic_files, distribute
+from keras_seq import atomic_files
+from keras_seq.training import distribute
 from keras_seq.training.resume import RunBackup
 
 MODEL_FILE = "model.keras"

@@ -19,9 +19,13 @@ def test_save_png_writes_a_png_of_the_figure_size_atomically(tmp_path):
     assert os.listdir(tmp_path) == ["f.png"]  # no temporary file left behind
 
 
-def test_save_png_into_a_missing_folder_names_it(tmp_path):
-    with pytest.raises(OSError, match="does not exist"):
-        figures.save_png(figures.new_figure(1, 1), tmp_path / "missing" / "f.png")
+def test_save_png_creates_missing_folders_and_refuses_unwritable_ones(tmp_path):
+    figure = figures.new_figure(1, 1)
+    path = figures.save_png(figure, tmp_path / "missing" / "f.png")
+    assert figures.png_size(path) == figures.figure_pixels(figure)
+    (tmp_path / "a_file").write_bytes(b"")
+    with pytest.raises(OSError):
+        figures.save_png(figures.new_figure(1, 1), tmp_path / "a_file" / "f.png")
 
 
 def test_png_size_rejects_a_file_that_is_not_a_png(tmp_path):
@@ -32,7 +36,7 @@ def test_png_size_rejects_a_file_that_is_not_a_png(tmp_path):
 
 
 def test_atomic_writes_leave_nothing_behind_on_failure_and_use_normal_permissions(tmp_path):
-    from demos import atomic_files
+    from keras_seq import atomic_files
 
     path = atomic_files.write_bytes(b"abc", tmp_path / "data.bin")
     umask = os.umask(0)

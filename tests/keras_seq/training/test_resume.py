@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from keras_seq import cli
-from keras_seq.training import atomic_files
+from keras_seq import atomic_files
 from keras_seq.training.resume import RunBackup
 
 EPOCHS, LIMIT, BATCH = 4, 48, 8  # 6 steps per epoch
@@ -60,13 +60,11 @@ def test_a_failed_save_leaves_the_previous_file_whole(tmp_path):
     atomic_files.save_model(model, path)
     before = path.read_bytes()
 
-    def half_write_then_die(tmp):
-        with open(tmp, "wb") as f:
-            f.write(before[: len(before) // 2])
-        raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        atomic_files.atomic_path(path, half_write_then_die)
+        with atomic_files.replacing(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(before[: len(before) // 2])
+            raise KeyboardInterrupt
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
 
