@@ -1,26 +1,25 @@
 """Backpropagation through time written out for our cells, for fast training.
 
 The lecture's BPTT unrolls the RNN and backpropagates through every step.
-For a cell whose step is ``z_t = p_t + h_{t-1} W_h`` followed by elementwise
-gate arithmetic (``p_t = x_t W + b`` computed before the loop), the gradient
-of the loss ``L`` splits into a per-step part and two products over all steps:
+For a cell whose step is ``z_t = x_t W + b + h_{t-1} W_h`` followed by
+elementwise gate arithmetic, the gradient of the loss ``L`` is, per step::
 
-    dL/dz_t       from the elementwise part (per step, no matrix product)
-    dL/dh_{t-1}  += dL/dz_t W_h^T                  (per step, on the chain)
-    dL/dW_h      += h_{t-1}^T dL/dz_t              (per step, off the chain)
-    dL/dp_t       = dL/dz_t                        (so dL/dW = sum_t x_t^T dL/dz_t,
-                                                    one product after the loop)
+    dL/dz_t       from the elementwise part (no matrix product)
+    dL/dh_{t-1}  += dL/dz_t W_h^T        (on the chain from step to step)
+    dL/dW_h      += h_{t-1}^T dL/dz_t    (off the chain)
+    dL/dW        += x_t^T dL/dz_t        (off the chain)
+    dL/db        += sum over the batch of dL/dz_t
+    dL/dx_t       = dL/dz_t W^T          (off the chain)
 
-Only ``dL/dz_t W_h^T`` lies on the chain from one backward step to the next;
-``dL/dW_h`` accumulates beside it, on another core while the chain waits.
-The elementwise part's gradient is the cell's ``activate_gradient``: for
-sigmoid/tanh gates it uses the activations the forward pass saved
-(``activate_saving``) instead of recomputing the gates; for other activations
-it differentiates the cell's ``activate`` automatically.
-
-Automatic differentiation of Keras's loop instead also multiplies
-``x_t^T dL/dz_t`` at every step, and TensorFlow's gradient of a per-step
-``TensorArray`` read grows faster than linearly in T.
+Only ``dL/dz_t W_h^T`` (and ``h_{t-1} W_h`` going forward) lies on the chain
+from one step to the next; the loop computes the other products beside it,
+ahead of the chain, on a core the chain leaves idle. The elementwise part's
+gradient is the cell's ``activate_gradient``: for sigmoid/tanh gates it uses
+the activations the forward pass saved (``activate_saving``) instead of
+recomputing the gates; for other activations it differentiates the cell's
+``activate`` automatically. Automatic differentiation of Keras's loop
+instead recomputes nothing but runs the generic gradient of every op of the
+step (the split of ``z``, each activation, each product).
 
 Written with ``tf.custom_gradient``, ``tf.while_loop`` and ``TensorArray``:
 Keras offers no custom-gradient loop. Used only for training calls of our
@@ -73,22 +72,27 @@ def total(*gradients):
 
 def scan_with_bptt(
     cell,
-    projected,
+    inputs,
     initial_states,
+    kernel,
+    bias,
     recurrent_kernel,
     mask=None,
     output_size=None,
     return_sequences=False,
     zero_output_for_mask=False,
 ):
-    """Run ``cell.activate(p_t + h_{t-1} W_h, states)`` over time with hand-written BPTT.
+    """Run ``cell.activate(x_t W + b + h_{t-1} W_h, states)`` over time with
+    hand-written BPTT.
 
     Args:
         cell: a :class:`~keras_seq.layers.recurrent_cell.RecurrentCell`: its
             ``activate_saving`` runs each forward step, its
             ``activate_gradient`` each backward step.
-        projected: (T, batch, gates * units) time-major ``x_t W + b``.
+        inputs: (T, batch, d) time-major ``x_t``.
         initial_states: list of (batch, size) tensors, ``h_0`` first.
+        kernel: (d, gates * units) tensor ``W``.
+        bias: (gates * units) tensor ``b``.
         recurrent_kernel: (units, gates * units) tensor ``W_h``.
         mask: optional (T, batch, 1) booleans.
         output_size: size of the cell's output (default ``h``'s).
@@ -100,12 +104,12 @@ def scan_with_bptt(
         last output, and the list of final states.
     """
     carry_output = mask is not None and not zero_output_for_mask
-    dtype = projected.dtype
+    dtype = inputs.dtype
 
     @tf.custom_gradient
-    def run(projected, recurrent_kernel, *initial_states):
-        steps = tf.shape(projected)[0]
-        batch = tf.shape(projected)[1]
+    def run(inputs, kernel, bias, recurrent_kernel, *initial_states):
+        steps = tf.shape(inputs)[0]
+        batch = tf.shape(inputs)[1]
         size = output_size or initial_states[0].shape[-1]
         zero_output = tf.zeros(tf.stack([batch, size]), dtype)
         mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
@@ -117,12 +121,16 @@ def scan_with_bptt(
 
         # One TensorArray per tensor that activate_saving returns, shaped as
         # on the first step (this probe is not run: nothing depends on it).
-        saved_shapes = [x.shape for x in cell.activate_saving(projected[0], initial_states)[2]]
+        z_shape = tf.TensorShape([inputs.shape[1], kernel.shape[1]])
+        saved_shapes = [
+            x.shape for x in cell.activate_saving(tf.zeros(z_shape, dtype), initial_states)[2]
+        ]
 
         def body(t, prev_output, states, saved_ta, states_ta, prev_output_ta, output_ta):
             # Indexing, not a TensorArray: no gradient flows through this read
-            # (grad below), and unstacking would copy the whole sequence.
-            z = projected[t] + tf.matmul(states[0], recurrent_kernel)
+            # (grad below). x_t W + b does not wait for h_{t-1}: the loop
+            # computes it ahead, beside the chain h_{t-1} W_h.
+            z = tf.matmul(inputs[t], kernel) + bias + tf.matmul(states[0], recurrent_kernel)
             mask_t = None if mask_ta is None else mask_ta.read(t)
             output, new_states, saved = masked_activation(
                 cell, z, list(states), prev_output, mask_t, zero_output_for_mask
@@ -150,7 +158,7 @@ def scan_with_bptt(
                 lambda t, *_: t < steps,
                 body,
                 loop_vars,
-                maximum_iterations=projected.shape[0] or steps,
+                maximum_iterations=inputs.shape[0] or steps,
                 parallel_iterations=32,
             )
         )
@@ -162,10 +170,10 @@ def scan_with_bptt(
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
             mask_read = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-            d_z_ta = tf.TensorArray(dtype, size=steps, element_shape=projected.shape[1:])
+            d_inputs_ta = tf.TensorArray(dtype, size=steps, element_shape=inputs.shape[1:])
             d_output = zero_output if return_sequences else d_outputs
 
-            def back(t, d_output, d_states, d_z_ta, d_recurrent_kernel):
+            def back(t, d_output, d_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel):
                 saved = [ta.read(t) for ta in saved_ta]
                 states = [ta.read(t) for ta in states_ta]
                 mask_t = None if mask_read is None else mask_read.read(t)
@@ -176,7 +184,7 @@ def scan_with_bptt(
                 )
                 if not carry_output:
                     d_prev_output = zero_output
-                # dL/dh_{t-1} += dL/dz_t W_h^T
+                # dL/dh_{t-1} += dL/dz_t W_h^T: the chain from step to step.
                 d_prev_states[0] = total(
                     tf.matmul(d_z, recurrent_kernel, transpose_b=True), d_prev_states[0]
                 )
@@ -184,28 +192,45 @@ def scan_with_bptt(
                     keep_shape(tf.zeros_like(s) if d is None else d, s)
                     for d, s in zip(d_prev_states, d_states)
                 ]
-                # dL/dW_h += h_{t-1}^T dL/dz_t: off the chain from step to
-                # step, so it runs beside the next step's product.
-                d_recurrent_kernel += tf.matmul(states[0], d_z, transpose_a=True)
+                # Off the chain, beside the next step: the weight gradients
+                # and dL/dx_t = dL/dz_t W^T.
+                x_t = inputs[t]
                 return (
                     t - 1,
                     keep_shape(d_prev_output, d_output),
                     d_prev_states,
-                    d_z_ta.write(t, d_z),
-                    d_recurrent_kernel,
+                    d_inputs_ta.write(t, tf.matmul(d_z, kernel, transpose_b=True)),
+                    d_kernel + tf.matmul(x_t, d_z, transpose_a=True),
+                    d_bias + tf.reduce_sum(d_z, axis=0),
+                    d_recurrent_kernel + tf.matmul(states[0], d_z, transpose_a=True),
                 )
 
-            _, _, d_initial_states, d_z_ta, d_recurrent_kernel = tf.while_loop(
-                lambda t, *_: t >= 0,
-                back,
-                (steps - 1, d_output, d_states, d_z_ta, tf.zeros_like(recurrent_kernel)),
-                maximum_iterations=projected.shape[0] or steps,
-                parallel_iterations=32,
+            (_, _, d_initial_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel) = (
+                tf.while_loop(
+                    lambda t, *_: t >= 0,
+                    back,
+                    (
+                        steps - 1,
+                        d_output,
+                        d_states,
+                        d_inputs_ta,
+                        tf.zeros_like(kernel),
+                        tf.zeros_like(bias),
+                        tf.zeros_like(recurrent_kernel),
+                    ),
+                    maximum_iterations=inputs.shape[0] or steps,
+                    parallel_iterations=32,
+                )
             )
-            d_projected = d_z_ta.stack()
-            return (d_projected, d_recurrent_kernel, *d_initial_states)
+            return (
+                d_inputs_ta.stack(),
+                d_kernel,
+                d_bias,
+                d_recurrent_kernel,
+                *d_initial_states,
+            )
 
         return (outputs, *final_states), grad
 
-    outputs, *final_states = run(projected, recurrent_kernel, *initial_states)
+    outputs, *final_states = run(inputs, kernel, bias, recurrent_kernel, *initial_states)
     return outputs, final_states

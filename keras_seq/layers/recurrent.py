@@ -30,23 +30,20 @@ class Recurrent(keras.layers.Layer):
     sharing the cell's weights between steps. Same arguments and results as
     ``keras.layers.RNN``.
 
-    What makes it fast: training calls of our cells (:class:`ElmanCell`,
-    :class:`LSTMCell`) compute the input projection ``x_t W + b`` of all T
-    steps as one (batch*T, d) x (d, gates*units) matrix product before the
-    loop (``go_backwards`` flips the d-wide inputs, not the wider projection),
-    so each step only does ``h_{t-1} W_h`` (one product for all gates) and the
-    elementwise gate arithmetic; they use the hand-written BPTT of
+    What makes it fast: each step of our cells (:class:`ElmanCell`,
+    :class:`LSTMCell`) does one product ``h_{t-1} W_h`` for all gates, the only
+    product on the chain from step to step; ``x_t W`` does not wait for
+    ``h_{t-1}``, so the ``tf.while_loop`` computes it ahead on a core the
+    chain leaves idle (faster on CPU than one product for all T steps before
+    the loop, whose (T, batch, gates*units) result then has to be sliced).
+    Training calls use the hand-written BPTT of
     :mod:`keras_seq.layers.bptt_scan`: the forward pass saves the gate
     activations, each backward step computes the gates' gradients from them
-    in closed form and does one product on the chain from step to step
-    (``dL/dz_t W_h^T``) and one beside it (``dL/dW_h``), and ``dL/dW`` is one
-    product after the loop. Inference calls the cell once per step, as
-    ``keras.layers.RNN``: ``x_t W`` does not wait for ``h_{t-1}``, so the
-    ``tf.while_loop`` computes it ahead on another core, which is faster than
-    one product before the loop plus slicing its (T, batch, gates*units)
-    result. The loop keeps only the last output when
-    ``return_sequences=False``. Measured against Keras in
-    ``benchmarks/rnn_speed.py``.
+    in closed form (no generic gradient of the split and of each activation)
+    and does one product on the chain (``dL/dz_t W_h^T``), with the weight
+    and input gradients beside it. The loop keeps only the last output when
+    ``return_sequences=False``; ``go_backwards`` flips the inputs. Measured
+    against Keras in ``benchmarks/rnn_speed.py``.
 
     Masking: where ``mask[b, t]`` is False the state is carried over
     unchanged and the output is the previous output (zeros when
@@ -325,13 +322,15 @@ class Recurrent(keras.layers.Layer):
             inputs = ops.flip(inputs, 0)
             mask = None if mask is None else ops.flip(mask, 0)
         if self.uses_bptt_scan(training):
-            # x_t W + b for every t in one product, before the loop.
-            inputs = self.cell.project_inputs(inputs, training, time_major=True)
+            cell, dtype = self.cell, self.compute_dtype
+            bias = ops.zeros((cell.recurrent_kernel.shape[1],)) if cell.bias is None else cell.bias
             outputs, states = scan_with_bptt(
-                self.cell,
-                inputs,
+                cell,
+                cell.dropped_inputs(inputs, training, time_major=True),
                 states,
-                ops.cast(self.cell.recurrent_kernel, self.compute_dtype),
+                ops.cast(cell.kernel, dtype),
+                ops.cast(bias, dtype),
+                ops.cast(cell.recurrent_kernel, dtype),
                 mask=mask,
                 output_size=self.output_size,
                 return_sequences=self.return_sequences,

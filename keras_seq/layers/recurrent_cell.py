@@ -1,13 +1,13 @@
-"""What our recurrent cells share: weights named as Keras's, dropout, and the split
-of one step into an input projection and a recurrent step.
+"""What our recurrent cells share: weights named as Keras's, dropout, the split
+of one step into an input projection and a recurrent step, and the gradient
+of the step's elementwise part for the hand-written BPTT.
 
-A cell computes ``h_t = f(x_t W + h_{t-1} W_h + b)`` (with gates for the LSTM).
-The input part ``x_t W + b`` does not depend on the previous state, so
-:class:`~keras_seq.layers.Recurrent` computes it for every time step at once,
-as one matrix product before the loop (:meth:`RecurrentCell.project_inputs`),
-and runs only :meth:`RecurrentCell.recurrent_step` inside the loop. Calling the
-cell on one step (``cell(x_t, states)``, what ``keras.layers.RNN`` does) runs
-both halves, so the cells also work inside Keras's own RNN layer.
+A cell computes ``h_t = f(x_t W + h_{t-1} W_h + b)`` (with gates for the LSTM):
+:meth:`RecurrentCell.project_inputs` is ``x_t W + b``,
+:meth:`RecurrentCell.recurrent_step` adds ``h_{t-1} W_h`` and applies
+:meth:`RecurrentCell.activate`. Calling the cell on one step
+(``cell(x_t, states)``, what ``keras.layers.RNN`` does) runs both halves, so
+the cells also work inside Keras's own RNN layer.
 """
 
 import numbers
@@ -20,10 +20,6 @@ from keras import ops
 # ``keras.layers.RNN`` create each sequence's dropout masks once, outside its
 # loop, so our cells keep Keras's dropout behaviour inside Keras's RNN layer.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
-
-def as_list(value):
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def check_units(units):
@@ -156,23 +152,19 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     # --- the two halves of a step ---
 
-    def project_inputs(self, inputs, training=False, time_major=False):
-        """``x W + b`` for a step (batch, input_dim) or a whole sequence
-        (batch, time, input_dim), or (time, batch, input_dim) when
-        ``time_major``, in one matrix product; last axis gates * units."""
-        dropped = self.dropped_inputs(inputs, training, time_major)
-        leading = ops.shape(inputs)[:-1]
-        # One 2-D product (rows = all steps of all sequences): also keeps the
-        # bias gradient a plain column sum.
-        rows = [ops.reshape(x, (-1, inputs.shape[-1])) for x in as_list(dropped)]
-        if len(rows) > 1:  # one dropout mask per gate
+    def project_inputs(self, inputs, training=False):
+        """``x_t W + b`` for a step (batch, input_dim); last axis gates * units."""
+        dropped = self.dropped_inputs(inputs, training)
+        if isinstance(dropped, list):  # one dropout mask per gate
             kernels = ops.split(self.kernel, self.gates, axis=1)
-            projected = ops.concatenate([ops.matmul(x, k) for x, k in zip(rows, kernels)], axis=-1)
+            projected = ops.concatenate(
+                [ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1
+            )
         else:
-            projected = ops.matmul(rows[0], self.kernel)
+            projected = ops.matmul(dropped, self.kernel)
         if self.bias is not None:
             projected = projected + self.bias
-        return ops.reshape(projected, (*leading, self.gates * self.units))
+        return projected
 
     def recurrent_step(self, projected_inputs, states, training=False):
         """One step from the projected input: returns ``(output, new_states)``.
