@@ -13,17 +13,18 @@ ratio ours/Keras at or under 1.0 means ours is no slower.
     python benchmarks/rnn_speed.py --steps 100 --repeats 3   # a quicker look
 
 What ours does differently: Keras's TensorFlow LSTM uses a cuDNN kernel only
-on GPU; on CPU it runs its cell once per step (x_t @ kernel and
-h_{t-1} @ recurrent_kernel every step) and differentiates the loop
-automatically (three weight-sized products per backward step). Ours multiplies
-all T inputs by the kernel in one product before the loop
-(``RecurrentCell.project_inputs``), does one product per forward step and one
-per backward step (``keras_seq.layers.bptt_scan``), and computes the weight
-gradients as one product each after the loop. A TensorFlow profile of one LSTM
-training step (T=100) shows ours spending about half of Keras's time in matrix
-products, but more in per-step elementwise work (the backward step recomputes
-the gates) and in copying the (T, batch, 4 units) projected sequence, so which
-one wins depends on the load of the machine; this script measures it.
+on GPU; on CPU it runs its cell once per step and differentiates the loop
+automatically (the generic gradient of every op of the step). Ours runs the
+same forward steps, but training uses a hand-written BPTT
+(``keras_seq.layers.bptt_scan``): the forward pass saves the gate
+activations, each backward step computes the gates' gradients from them in
+closed form, and only ``h_{t-1} W_h`` (forward) and ``dL/dz_t W_h^T``
+(backward) lie on the chain from step to step; ``x_t W`` and the weight and
+input gradients run beside it, on the second core. A TensorFlow profile of
+one LSTM training step (T=300) shows ours and Keras's spending the same time
+in matrix products and ours about 10 % more CPU time in elementwise ops (the
+per-step sums accumulating the weight gradients, the concatenation of the
+four gates' gradients), which is what keeps LSTM training at long T slower.
 
 The machine is shared: runs vary by tens of percent when other processes
 compete for the cores; the spread (min-max over the repeats) is printed beside
