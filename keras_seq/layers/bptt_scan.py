@@ -121,10 +121,10 @@ def scan_with_bptt(
 
         # One TensorArray per tensor that activate_saving returns, shaped as
         # on the first step (this probe is not run: nothing depends on it).
-        z_shape = tf.TensorShape([inputs.shape[1], kernel.shape[1]])
-        saved_shapes = [
-            x.shape for x in cell.activate_saving(tf.zeros(z_shape, dtype), initial_states)[2]
-        ]
+        # The batch may be unknown when tracing, so the probe's shape is dynamic.
+        probe = tf.zeros(tf.stack([batch, tf.shape(kernel)[1]]), dtype)
+        probe.set_shape([inputs.shape[1], kernel.shape[1]])
+        saved_shapes = [x.shape for x in cell.activate_saving(probe, initial_states)[2]]
 
         def body(t, prev_output, states, saved_ta, states_ta, prev_output_ta, output_ta):
             # Indexing, not a TensorArray: no gradient flows through this read

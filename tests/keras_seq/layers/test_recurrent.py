@@ -53,6 +53,21 @@ def test_variable_length_batches_in_one_model():
         assert model.predict(x, verbose=0).shape == (2, 4)
 
 
+@pytest.mark.parametrize("layer", [lambda: LSTM(4, return_sequences=True),
+                                   lambda: Elman(4, return_sequences=True)], ids=["lstm", "elman"])
+def test_fit_traces_with_unknown_batch_and_time_and_a_mask(layer):
+    """model.fit traces the training (hand-written BPTT) path with batch and
+    time unknown; the masked, padded batch trains and its loss is finite."""
+    inputs = keras.Input((None, 3))
+    masked = keras.layers.Masking()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(layer()(masked)))
+    model.compile("sgd", "mse")
+    x = RNG.normal(size=(4, 6, 3)).astype("float32")
+    x[:, 4:] = 0.0
+    history = model.fit(x, np.zeros((4, 6, 2), "float32"), epochs=2, batch_size=3, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
 @pytest.mark.parametrize(
     "x, message",
     [
