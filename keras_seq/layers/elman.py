@@ -3,7 +3,8 @@
 import keras
 
 from keras_seq.layers.elman_cell import ElmanCell
-from keras_seq.layers.recurrent import Recurrent, cell_property
+from keras_seq.layers.cell_sequence import CellSequence
+from keras_seq.layers.recurrent import cell_property
 
 CELL_ARGUMENTS = (
     "activation",
@@ -24,7 +25,7 @@ CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Elman(Recurrent):
+class Elman(CellSequence):
     """Elman RNN layer: ``h_t = theta(W^(1) x_t + W_h h_{t-1} + b)``, ``h_0 = 0``.
 
     The drop-in counterpart of ``keras.layers.SimpleRNN``: same arguments, same
@@ -52,49 +53,12 @@ class Elman(Recurrent):
         TensorShape([2, 5, 8])
     """
 
-    def __init__(
-        self,
-        units,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        **kwargs,
-    ):
-        cell_kwargs = {k: kwargs.pop(k) for k in CELL_ARGUMENTS if k in kwargs}
-        cell = ElmanCell(
-            units,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="elman_cell",
-            **cell_kwargs,
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
+    cell_class = ElmanCell
+    cell_name = "elman_cell"
+    cell_arguments = CELL_ARGUMENTS
 
     units = cell_property("units")
     activation = cell_property("activation")
     use_bias = cell_property("use_bias")
     dropout = cell_property("dropout")
     recurrent_dropout = cell_property("recurrent_dropout")
-
-    def get_config(self):
-        config = super().get_config()
-        cell_config = config.pop("cell")["config"]
-        config["units"] = cell_config["units"]
-        config.update({k: cell_config[k] for k in CELL_ARGUMENTS})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

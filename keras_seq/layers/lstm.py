@@ -4,7 +4,8 @@ import keras
 
 from keras_seq.layers.elman import CELL_ARGUMENTS as ELMAN_CELL_ARGUMENTS
 from keras_seq.layers.lstm_cell import LSTMCell
-from keras_seq.layers.recurrent import Recurrent, cell_property
+from keras_seq.layers.cell_sequence import CellSequence
+from keras_seq.layers.recurrent import cell_property
 
 CELL_ARGUMENTS = ELMAN_CELL_ARGUMENTS + (
     "recurrent_activation",
@@ -14,7 +15,7 @@ CELL_ARGUMENTS = ELMAN_CELL_ARGUMENTS + (
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class LSTM(Recurrent):
+class LSTM(CellSequence):
     """Long short-term memory layer: an :class:`LSTMCell` over time.
 
     Per step (see :class:`LSTMCell`)::
@@ -28,9 +29,9 @@ class LSTM(Recurrent):
     (u, 4u), ``cell.bias`` (4u), gates i, f, c, o), same results. States are
     ``[h_t, C_t]``.
 
-    Speed: the input projection of all time steps is one matrix product
-    before the loop, each step does one fused recurrent product for the four
-    gates, and training uses a hand-written BPTT (see :class:`Recurrent`).
+    Speed: one fused recurrent product per step for the four gates, the
+    input products ``x_t W`` computed off the step-to-step chain, and a
+    hand-written BPTT for training (see :class:`Recurrent`).
     ``benchmarks/rnn_speed.py`` measures it against ``keras.layers.LSTM``.
 
     Args:
@@ -54,35 +55,9 @@ class LSTM(Recurrent):
         (TensorShape([2, 8]), TensorShape([2, 8]))
     """
 
-    def __init__(
-        self,
-        units,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        **kwargs,
-    ):
-        cell_kwargs = {k: kwargs.pop(k) for k in CELL_ARGUMENTS if k in kwargs}
-        cell = LSTMCell(
-            units,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="lstm_cell",
-            **cell_kwargs,
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
+    cell_class = LSTMCell
+    cell_name = "lstm_cell"
+    cell_arguments = CELL_ARGUMENTS
 
     units = cell_property("units")
     activation = cell_property("activation")
@@ -92,14 +67,3 @@ class LSTM(Recurrent):
     unit_forget_bias = cell_property("unit_forget_bias")
     dropout = cell_property("dropout")
     recurrent_dropout = cell_property("recurrent_dropout")
-
-    def get_config(self):
-        config = super().get_config()
-        cell_config = config.pop("cell")["config"]
-        config["units"] = cell_config["units"]
-        config.update({k: cell_config[k] for k in CELL_ARGUMENTS})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

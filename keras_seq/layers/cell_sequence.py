@@ -1,0 +1,59 @@
+"""The base of the named sequence layers (``Elman``, ``LSTM``): a :class:`Recurrent`
+that builds its own cell from the layer's arguments."""
+
+from keras_seq.layers.recurrent import Recurrent
+
+
+class CellSequence(Recurrent):
+    """A :class:`Recurrent` over a cell made from the layer's own arguments.
+
+    Subclasses set ``cell_class``, ``cell_name`` and ``cell_arguments`` (the
+    cell's keyword arguments the layer accepts); the layer's config is flat
+    (``units`` and those arguments beside the loop's), as in Keras's
+    ``SimpleRNN`` and ``LSTM``.
+    """
+
+    cell_class = None
+    cell_name = None
+    cell_arguments = ()
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell_kwargs = {k: kwargs.pop(k) for k in self.cell_arguments if k in kwargs}
+        cell = self.cell_class(
+            units,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=self.cell_name,
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        cell_config = config.pop("cell")["config"]
+        config["units"] = cell_config["units"]
+        config.update({k: cell_config[k] for k in self.cell_arguments})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
