@@ -74,13 +74,7 @@ class Bottleneck1x1(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name} expects (batch, rows, cols, channels) inputs, got shape {input_shape}"
-            )
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(f"{self.name} needs a known channel count, got shape {input_shape}")
+        channels = conv_arguments.image_channels(self, input_shape, "a 1x1 window")
         self.kernel = self.add_weight(
             name="kernel",
             shape=(1, 1, channels, self.filters),

@@ -111,20 +111,14 @@ class ConnectionTableConv2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name} expects (batch, rows, cols, maps) inputs, got shape {input_shape}"
-            )
-        maps = input_shape[-1]
+        rows, cols = self.kernel_size
+        maps = conv_arguments.image_channels(
+            self, input_shape, f"the {rows}x{cols} kernel with padding={self.padding!r}"
+        )
         if maps != self.table.shape[0]:
             raise ValueError(
                 f"{self.name}: the table has {self.table.shape[0]} rows (input maps) but the"
                 f" input has {maps} channels (shape {input_shape})"
-            )
-        if any(size is not None and size < 1 for size in self.compute_output_shape(input_shape)):
-            raise ValueError(
-                f"{self.name}: input of shape {input_shape} is smaller than the"
-                f" {self.kernel_size[0]}x{self.kernel_size[1]} kernel with padding={self.padding!r}"
             )
         self.kernel = self.add_weight(
             name="kernel",

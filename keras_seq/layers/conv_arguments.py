@@ -67,3 +67,22 @@ def output_length(length, kernel, stride, padding):
 def is_int(value):
     """True for ints (not bools)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def image_channels(layer, input_shape, window):
+    """Check ``layer``'s (batch, rows, cols, channels) input shape; return the channel count.
+
+    ``ValueError`` for another rank, an unknown channel count, or an image
+    smaller than the layer's ``window`` (described in words, e.g. "the 3x3
+    kernel with padding='valid'"), i.e. an output side below 1.
+    """
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"{layer.name} expects (batch, rows, cols, channels) inputs, got shape {input_shape}"
+        )
+    channels = input_shape[-1]
+    if channels is None:
+        raise ValueError(f"{layer.name} needs a known channel count, got shape {input_shape}")
+    if any(size is not None and size < 1 for size in layer.compute_output_shape(input_shape)):
+        raise ValueError(f"{layer.name}: input of shape {input_shape} is smaller than {window}")
+    return channels

@@ -51,18 +51,10 @@ class FixedConv2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name} expects (batch, rows, cols, channels) inputs, got shape {input_shape}"
-            )
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(f"{self.name} needs a known channel count, got shape {input_shape}")
-        if any(size is not None and size < 1 for size in self.compute_output_shape(input_shape)):
-            raise ValueError(
-                f"{self.name}: input of shape {input_shape} is smaller than the"
-                f" {self.kernel.shape[0]}x{self.kernel.shape[1]} kernel with padding={self.padding!r}"
-            )
+        rows, cols = self.kernel.shape
+        channels = conv_arguments.image_channels(
+            self, input_shape, f"the {rows}x{cols} kernel with padding={self.padding!r}"
+        )
         # Depthwise kernel (rows, cols, channels, 1): the same filter for every channel.
         self._depthwise_kernel = np.ascontiguousarray(
             np.tile(self.kernel[:, :, None, None], (1, 1, channels, 1))

@@ -55,18 +55,8 @@ class Subsampling2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{self.name} expects (batch, rows, cols, maps) inputs, got shape {input_shape}"
-            )
-        maps = input_shape[-1]
-        if maps is None:
-            raise ValueError(f"{self.name} needs a known channel count, got shape {input_shape}")
-        if any(size is not None and size < 1 for size in self.compute_output_shape(input_shape)):
-            raise ValueError(
-                f"{self.name}: input of shape {input_shape} is smaller than the"
-                f" {self.pool_size[0]}x{self.pool_size[1]} block"
-            )
+        rows, cols = self.pool_size
+        maps = conv_arguments.image_channels(self, input_shape, f"the {rows}x{cols} block")
         self.coefficient = self.add_weight(
             name="coefficient", shape=(maps,), initializer=self.coefficient_initializer
         )
