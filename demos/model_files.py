@@ -57,3 +57,30 @@ def check_model_shapes(model, input_shape, num_classes, what, kind):
             f"{what} is not {kind}: it maps inputs of shape {got_input} to {got_classes} "
             f"outputs, expected {tuple(input_shape)} -> {num_classes} classes"
         )
+
+
+def digit_model_main(argv, prog, description, default_count, explain):
+    """The ``python -m demos.NAME --model FILE [--out DIR] [--count N]`` entry point.
+
+    Parses the arguments, prepares ``--out``, loads and checks the digit
+    model, then calls ``explain(model, out, count, model_path)``. Bad arguments, files
+    or folders print one clear line and return 2.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
+    parser.add_argument("--out", default="keras-seq-out", help="folder for the figures")
+    parser.add_argument("--count", type=int, default=default_count, help="digits to explain")
+    args = parser.parse_args(argv)
+    try:
+        if args.count < 1:
+            raise ValueError(f"--count must be >= 1, got {args.count}")
+        from demos import output_folder
+
+        out = output_folder.prepare(args.out)
+        return explain(load_digit_model(args.model), out, args.count, args.model)
+    except (ValueError, OSError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2

@@ -203,36 +203,21 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
 
 def main(argv=None):
     """``python -m demos.occlusion --model FILE [--out DIR] [--count N]``."""
-    import argparse
-    import sys
+    from demos.model_files import digit_model_main
 
-    parser = argparse.ArgumentParser(prog="python -m demos.occlusion", description=main.__doc__)
-    parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
-    parser.add_argument("--out", default="keras-seq-out", help="folder for the figure")
-    parser.add_argument("--count", type=int, default=4, help="digits to explain")
-    args = parser.parse_args(argv)
-    try:
-        return _run_main(args)
-    except (ValueError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return digit_model_main(argv, "python -m demos.occlusion", main.__doc__, 4, _explain)
 
 
-def _run_main(args):
-    if args.count < 1:
-        raise ValueError(f"--count must be >= 1, got {args.count}")
+def _explain(model, out, count, model_path):
     import export
-    from demos import model_files, output_folder
     from keras_seq.datasets import mnist
 
-    out = output_folder.prepare(args.out)
-    model = model_files.load_digit_model(args.model)
     (x_train, _), (x_test, y_test) = mnist.load_data()
     representative = (x_train[:200, ..., None] / 255.0).astype(np.float32)
     edge = export.EdgeModel(export.to_tflite(model, quantization="int8",
                                              representative_data=representative), verify=False)
-    images = (x_test[: args.count, ..., None] / 255.0).astype(np.float32)
-    result = occlusion_vs_gradient(model, edge.predict, images, y_test[: args.count], out=out)
+    images = (x_test[:count, ..., None] / 255.0).astype(np.float32)
+    result = occlusion_vs_gradient(model, edge.predict, images, y_test[:count], out=out)
     print(f"pixel correlation occlusion vs gradient: {np.round(result['correlation'], 2).tolist()}")
     print(f"wrote {result['path']}")
     return 0

@@ -545,32 +545,17 @@ def explain_digits(model, images, labels, out=None, methods=tuple(METHODS), mode
 
 def main(argv=None):
     """``python -m demos.saliency --model FILE [--out DIR] [--count N]``."""
-    import argparse
-    import sys
+    from demos.model_files import digit_model_main
 
-    parser = argparse.ArgumentParser(prog="python -m demos.saliency", description=main.__doc__)
-    parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
-    parser.add_argument("--out", default="keras-seq-out", help="folder for the figures")
-    parser.add_argument("--count", type=int, default=8, help="digits to explain")
-    args = parser.parse_args(argv)
-    try:
-        return _run_main(args)
-    except (ValueError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    return digit_model_main(argv, "python -m demos.saliency", main.__doc__, 8, _explain)
 
 
-def _run_main(args):
-    if args.count < 1:
-        raise ValueError(f"--count must be >= 1, got {args.count}")
-    from demos import model_files, output_folder
+def _explain(model, out, count, model_path):
     from keras_seq.datasets import mnist
 
-    out = output_folder.prepare(args.out)
-    model = model_files.load_digit_model(args.model)
     (_, _), (x_test, y_test) = mnist.load_data()
-    images = (x_test[: args.count, ..., None] / 255.0).astype(np.float32)
-    result = explain_digits(model, images, y_test[: args.count], out=out, model_name=args.model)
+    images = (x_test[:count, ..., None] / 255.0).astype(np.float32)
+    result = explain_digits(model, images, y_test[:count], out=out, model_name=model_path)
     for path in result["paths"]:
         print(f"wrote {path}")
     return 0
