@@ -13,13 +13,19 @@ elementwise gate arithmetic, the gradient of the loss ``L`` is, per step::
 
 Only ``dL/dz_t W_h^T`` (and ``h_{t-1} W_h`` going forward) lies on the chain
 from one step to the next; the loop computes the other products beside it,
-ahead of the chain, on a core the chain leaves idle. The elementwise part's
-gradient is the cell's ``activate_gradient``: for sigmoid/tanh gates it uses
-the activations the forward pass saved (``activate_saving``) instead of
-recomputing the gates; for other activations it differentiates the cell's
-``activate`` automatically. Automatic differentiation of Keras's loop
-instead recomputes nothing but runs the generic gradient of every op of the
-step (the split of ``z``, each activation, each product).
+ahead of the chain, on a core the chain leaves idle (computing them after the
+loop as (T batch)-row products was measured slower: they then run alone).
+The elementwise part's gradient is the cell's ``activate_gradient``, from
+what its ``activate_saving`` kept: the LSTM keeps the products of its gates'
+derivatives (computed in the forward loop beside the chain), so a backward
+step is three elementwise operations and one concatenation before
+``dL/dz_t W_h^T``; for other activations the cell differentiates its
+``activate`` automatically. Besides the cell's saved tensors the loop keeps
+only ``h_{t-1}`` (for ``dL/dW_h``). When only the last output is returned and
+nothing is masked, the output's gradient joins ``dL/dh_T`` and no step adds
+an output gradient. Automatic differentiation of Keras's loop instead runs
+the generic gradient of every op of the step (the split of ``z``, each
+activation, each product).
 
 Written with ``tf.custom_gradient``, ``tf.while_loop`` and ``TensorArray``:
 Keras offers no custom-gradient loop. Used only for training calls of our
@@ -48,18 +54,19 @@ def masked_activation(cell, z, states, prev_output, mask_t, zero_output_for_mask
     return output, new_states, saved
 
 
-def masked_activation_gradient(cell, saved, states, d_output, d_new_states, mask_t):
+def masked_activation_gradient(cell, saved, d_output, d_new_states, mask_t):
     """The gradient of :func:`masked_activation`: ``(dL/dz, dL/d states,
-    dL/d prev_output)``; masked rows pass their gradients to the carried
-    states and output instead of through the cell."""
+    dL/d prev_output)`` (``d_output=None`` for zero); masked rows pass their
+    gradients to the carried states and output instead of through the cell."""
     d_carried_output = None
-    d_carried_states = [None] * len(states)
+    d_carried_states = [None] * len(d_new_states)
     if mask_t is not None:
-        d_carried_output = tf.where(mask_t, tf.zeros_like(d_output), d_output)
+        if d_output is not None:
+            d_carried_output = tf.where(mask_t, tf.zeros_like(d_output), d_output)
+            d_output = d_output - d_carried_output
         d_carried_states = [tf.where(mask_t, tf.zeros_like(d), d) for d in d_new_states]
-        d_output = d_output - d_carried_output
         d_new_states = [d - carried for d, carried in zip(d_new_states, d_carried_states)]
-    d_z, d_states = cell.activate_gradient(saved, states, d_output, d_new_states)
+    d_z, d_states = cell.activate_gradient(saved, d_output, d_new_states)
     d_states = [total(d, carried) for d, carried in zip(d_states, d_carried_states)]
     return d_z, d_states, d_carried_output
 
@@ -104,6 +111,12 @@ def scan_with_bptt(
         last output, and the list of final states.
     """
     carry_output = mask is not None and not zero_output_for_mask
+    # When only the last output is returned and nothing is masked, the output
+    # is h_T: its gradient joins dL/dh_T and no step adds an output gradient.
+    output_is_final_state = mask is None and not return_sequences
+    # Otherwise, without return_sequences, a masked step's output gradient
+    # reaches the step before it (carry_output) or only the last step.
+    carries_output_gradient = mask is not None and not return_sequences or carry_output
     dtype = inputs.dtype
 
     @tf.custom_gradient
@@ -112,6 +125,7 @@ def scan_with_bptt(
         batch = tf.shape(inputs)[1]
         size = output_size or initial_states[0].shape[-1]
         zero_output = tf.zeros(tf.stack([batch, size]), dtype)
+        unused = tf.constant(0.0, dtype)  # a loop variable the case needs not
         mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
 
         def new_ta(element_shape):
@@ -126,7 +140,7 @@ def scan_with_bptt(
         probe.set_shape([inputs.shape[1], kernel.shape[1]])
         saved_shapes = [x.shape for x in cell.activate_saving(probe, initial_states)[2]]
 
-        def body(t, prev_output, states, saved_ta, states_ta, prev_output_ta, output_ta):
+        def body(t, prev_output, states, saved_ta, prev_h_ta, output_ta):
             # Indexing, not a TensorArray: no gradient flows through this read
             # (grad below). x_t W + b does not wait for h_{t-1}: the loop
             # computes it ahead, beside the chain h_{t-1} W_h.
@@ -136,31 +150,26 @@ def scan_with_bptt(
                 cell, z, list(states), prev_output, mask_t, zero_output_for_mask
             )
             saved_ta = [ta.write(t, x) for ta, x in zip(saved_ta, saved)]
-            states_ta = [ta.write(t, s) for ta, s in zip(states_ta, states)]
-            if carry_output:
-                prev_output_ta = prev_output_ta.write(t, prev_output)
+            prev_h_ta = prev_h_ta.write(t, states[0])  # for dL/dW_h
             if return_sequences:
                 output_ta = output_ta.write(t, output)
             new_states = [keep_shape(n, s) for n, s in zip(new_states, states)]
-            return t + 1, output, new_states, saved_ta, states_ta, prev_output_ta, output_ta
+            return t + 1, output, new_states, saved_ta, prev_h_ta, output_ta
 
         loop_vars = (
             tf.constant(0),
             zero_output,
             list(initial_states),
             [new_ta(shape) for shape in saved_shapes],
-            [new_ta(s.shape) for s in initial_states],
-            new_ta(zero_output.shape) if carry_output else tf.constant(0.0),
-            new_ta(zero_output.shape) if return_sequences else tf.constant(0.0),
+            new_ta(initial_states[0].shape),
+            new_ta(zero_output.shape) if return_sequences else unused,
         )
-        _, last_output, final_states, saved_ta, states_ta, prev_output_ta, output_ta = (
-            tf.while_loop(
-                lambda t, *_: t < steps,
-                body,
-                loop_vars,
-                maximum_iterations=inputs.shape[0] or steps,
-                parallel_iterations=32,
-            )
+        _, last_output, final_states, saved_ta, prev_h_ta, output_ta = tf.while_loop(
+            lambda t, *_: t < steps,
+            body,
+            loop_vars,
+            maximum_iterations=inputs.shape[0] or steps,
+            parallel_iterations=32,
         )
         outputs = output_ta.stack() if return_sequences else last_output
 
@@ -169,21 +178,26 @@ def scan_with_bptt(
             d_states = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, final_states)
             ]
+            if output_is_final_state:
+                d_states[0] = d_states[0] + d_outputs
             mask_read = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
             d_inputs_ta = tf.TensorArray(dtype, size=steps, element_shape=inputs.shape[1:])
-            d_output = zero_output if return_sequences else d_outputs
+            if not carries_output_gradient:
+                d_carried = unused
+            else:
+                d_carried = zero_output if return_sequences else d_outputs
 
-            def back(t, d_output, d_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel):
+            def back(t, d_carried, d_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel):
                 saved = [ta.read(t) for ta in saved_ta]
-                states = [ta.read(t) for ta in states_ta]
                 mask_t = None if mask_read is None else mask_read.read(t)
+                d_output = d_carried if carries_output_gradient else None
                 if return_sequences:
-                    d_output = d_output + d_outputs[t]
+                    d_output = total(d_output, d_outputs[t])
                 d_z, d_prev_states, d_prev_output = masked_activation_gradient(
-                    cell, saved, states, d_output, list(d_states), mask_t
+                    cell, saved, d_output, list(d_states), mask_t
                 )
-                if not carry_output:
-                    d_prev_output = zero_output
+                if carries_output_gradient:
+                    d_carried = keep_shape(d_prev_output if carry_output else zero_output, d_carried)
                 # dL/dh_{t-1} += dL/dz_t W_h^T: the chain from step to step.
                 d_prev_states[0] = total(
                     tf.matmul(d_z, recurrent_kernel, transpose_b=True), d_prev_states[0]
@@ -194,15 +208,14 @@ def scan_with_bptt(
                 ]
                 # Off the chain, beside the next step: the weight gradients
                 # and dL/dx_t = dL/dz_t W^T.
-                x_t = inputs[t]
                 return (
                     t - 1,
-                    keep_shape(d_prev_output, d_output),
+                    d_carried,
                     d_prev_states,
                     d_inputs_ta.write(t, tf.matmul(d_z, kernel, transpose_b=True)),
-                    d_kernel + tf.matmul(x_t, d_z, transpose_a=True),
+                    d_kernel + tf.matmul(inputs[t], d_z, transpose_a=True),
                     d_bias + tf.reduce_sum(d_z, axis=0),
-                    d_recurrent_kernel + tf.matmul(states[0], d_z, transpose_a=True),
+                    d_recurrent_kernel + tf.matmul(prev_h_ta.read(t), d_z, transpose_a=True),
                 )
 
             (_, _, d_initial_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel) = (
@@ -211,7 +224,7 @@ def scan_with_bptt(
                     back,
                     (
                         steps - 1,
-                        d_output,
+                        d_carried,
                         d_states,
                         d_inputs_ta,
                         tf.zeros_like(kernel),

@@ -62,9 +62,10 @@ class ElmanCell(RecurrentCell):
         h = self.activation(z)
         return h, [h], [h]
 
-    def activate_gradient(self, saved, states, d_output, d_new_states):
+    def activate_gradient(self, saved, d_output, d_new_states):
         """``dL/dz = (dL/d output + dL/dh_t) * (1 - h_t^2)`` for tanh."""
         if self.activation is not keras.activations.tanh:
-            return super().activate_gradient(saved, states, d_output, d_new_states)
+            return super().activate_gradient(saved, d_output, d_new_states)
         (h,) = saved
-        return tanh_gradient(h, d_output + d_new_states[0]), [None]
+        d_h = d_new_states[0] if d_output is None else d_output + d_new_states[0]
+        return tanh_gradient(h, d_h), [None]

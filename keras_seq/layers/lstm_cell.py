@@ -140,43 +140,53 @@ class LSTMCell(RecurrentCell):
         )
 
     def activate_saving(self, z, states):
-        """:meth:`activate` saving the gates ``I_t, F_t, G_t, O_t, s(C_t)``
-        for :meth:`activate_gradient` (``z`` when sigma, theta are others)."""
+        """:meth:`activate`, saving for :meth:`activate_gradient` the factors
+        that turn ``dL/dC_t`` and ``dL/dh_t`` into ``dL/dz`` (``z`` itself
+        when sigma, theta are others than sigmoid, tanh)::
+
+            K   = [G_t I_t (1 - I_t),  C_{t-1} F_t (1 - F_t),
+                   I_t (1 - G_t^2),    s(C_t) O_t (1 - O_t)]     blocks i, f, c, o
+            K_h = O_t s'(C_t)          (O_t (1 - tanh^2 C_t), or O_t)
+
+        and ``F_t``. They depend on this step only, so the forward loop
+        computes them beside the chain ``h_{t-1} -> h_t``, and the backward
+        step's chain is three elementwise operations before ``dL/dz W_h^T``.
+        """
         if not self.has_closed_form_gradient():
             return super().activate_saving(z, states)
-        h, c, saved = self.gates_and_state(z, states[1])
-        return h, [h, c], saved
+        h, c, gates = self.gates_and_state(z, states[1])
+        input_gate, forget_gate, candidate, output_gate, squashed = gates
+        factors = ops.concatenate(
+            [
+                sigmoid_gradient(input_gate, candidate),
+                sigmoid_gradient(forget_gate, states[1]),
+                tanh_gradient(candidate, input_gate),
+                sigmoid_gradient(output_gate, squashed),
+            ],
+            axis=-1,
+        )
+        if self.output_activation is None:
+            state_factor = output_gate
+        else:
+            state_factor = tanh_gradient(squashed, output_gate)
+        return h, [h, c], [factors, state_factor, forget_gate]
 
-    def activate_gradient(self, saved, states, d_output, d_new_states):
-        """One backward step from the saved gates (sigma' = sigma (1 - sigma),
-        tanh' = 1 - tanh^2), with ``dh = dL/dh_t``, ``dC = dL/dC_t``::
+    def activate_gradient(self, saved, d_output, d_new_states):
+        """One backward step from the saved factors (see
+        :meth:`activate_saving`), with ``dh = dL/dh_t``, ``dC = dL/dC_t``::
 
-            dC      = dC + dh * O_t * s'(C_t)          s = tanh (s' = 1 for None)
-            dL/dz_o = dh * s(C_t) * O_t (1 - O_t)
-            dL/dz_i = dC * G_t * I_t (1 - I_t)
-            dL/dz_f = dC * C_{t-1} * F_t (1 - F_t)
-            dL/dz_c = dC * I_t * (1 - G_t^2)
+            dC          = dC + dh * K_h
+            dL/dz       = [dC, dC, dC, dh] * K     blocks i, f, c, o
             dL/dC_{t-1} = dC * F_t
 
         ``h_{t-1}`` enters only through ``z``, so its gradient here is None.
         """
         if not self.has_closed_form_gradient():
-            return super().activate_gradient(saved, states, d_output, d_new_states)
-        input_gate, forget_gate, candidate, output_gate, squashed = saved
-        d_h = d_output + d_new_states[0]
-        d_squashed = d_h * output_gate
-        if self.output_activation is not None:
-            d_squashed = tanh_gradient(squashed, d_squashed)
-        d_c = d_new_states[1] + d_squashed
-        d_z = ops.concatenate(
-            [
-                sigmoid_gradient(input_gate, d_c * candidate),
-                sigmoid_gradient(forget_gate, d_c * states[1]),
-                tanh_gradient(candidate, d_c * input_gate),
-                sigmoid_gradient(output_gate, d_h * squashed),
-            ],
-            axis=-1,
-        )
+            return super().activate_gradient(saved, d_output, d_new_states)
+        factors, state_factor, forget_gate = saved
+        d_h = d_new_states[0] if d_output is None else d_output + d_new_states[0]
+        d_c = d_new_states[1] + d_h * state_factor
+        d_z = ops.concatenate([d_c, d_c, d_c, d_h], axis=-1) * factors
         return d_z, [None, d_c * forget_gate]
 
     def get_config(self):

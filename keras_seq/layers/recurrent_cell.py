@@ -193,19 +193,22 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         """:meth:`activate`, also returning what :meth:`activate_gradient`
         needs from the forward pass: ``(output, new_states, saved)``.
 
-        Here ``saved = [z]``: the gradient recomputes the step. Cells whose
-        activations have closed-form derivatives save the activations instead.
+        Here ``saved = [z, *states]``: the gradient recomputes the step. Cells
+        whose activations have closed-form derivatives save less.
         """
         output, new_states = self.activate(z, states)
-        return output, new_states, [z]
+        return output, new_states, [z, *states]
 
-    def activate_gradient(self, saved, states, d_output, d_new_states):
-        """One backward step of :meth:`activate`: from ``dL/d output`` and
-        ``dL/d new_states`` to ``(dL/dz, dL/d states)`` (``None`` for zero).
+    def activate_gradient(self, saved, d_output, d_new_states):
+        """One backward step of :meth:`activate`: from ``dL/d output``
+        (``None`` for zero) and ``dL/d new_states`` to ``(dL/dz, dL/d states)``
+        (``None`` for zero).
 
-        Here by automatic differentiation of :meth:`activate` at ``saved = [z]``.
+        Here by automatic differentiation of :meth:`activate` at ``saved``.
         """
-        (z,) = saved
+        z, *states = saved
+        if d_output is None:
+            d_output = tf.zeros_like(d_new_states[0])
         with tf.GradientTape() as tape:
             tape.watch([z] + states)
             output, new_states = self.activate(z, states)
