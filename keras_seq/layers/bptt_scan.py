@@ -7,8 +7,7 @@ elementwise gate arithmetic, the gradient of the loss ``L`` is, per step::
     dL/dz_t       from the elementwise part (no matrix product)
     dL/dh_{t-1}  += dL/dz_t W_h^T        (on the chain from step to step)
     dL/dW_h      += h_{t-1}^T dL/dz_t    (off the chain)
-    dL/dW        += x_t^T dL/dz_t        (off the chain)
-    dL/db        += sum over the batch of dL/dz_t
+    dL/d[W; b]   += [x_t, 1]^T dL/dz_t   (off the chain; b as a row of W)
     dL/dx_t       = dL/dz_t W^T          (off the chain)
 
 Only ``dL/dz_t W_h^T`` (and ``h_{t-1} W_h`` going forward) lies on the chain
@@ -140,11 +139,16 @@ def scan_with_bptt(
         probe.set_shape([inputs.shape[1], kernel.shape[1]])
         saved_shapes = [x.shape for x in cell.activate_saving(probe, initial_states)[2]]
 
+        # x_t W + b = [x_t, 1] [W; b]: one product, and in the backward loop
+        # one product [x_t, 1]^T dL/dz_t for dL/dW and dL/db together.
+        inputs_1 = tf.concat([inputs, tf.ones(tf.stack([steps, batch, 1]), dtype)], axis=-1)
+        kernel_1 = tf.concat([kernel, bias[None]], axis=0)
+
         def body(t, prev_output, states, saved_ta, prev_h_ta, output_ta):
             # Indexing, not a TensorArray: no gradient flows through this read
             # (grad below). x_t W + b does not wait for h_{t-1}: the loop
             # computes it ahead, beside the chain h_{t-1} W_h.
-            z = tf.matmul(inputs[t], kernel) + bias + tf.matmul(states[0], recurrent_kernel)
+            z = tf.matmul(inputs_1[t], kernel_1) + tf.matmul(states[0], recurrent_kernel)
             mask_t = None if mask_ta is None else mask_ta.read(t)
             output, new_states, saved = masked_activation(
                 cell, z, list(states), prev_output, mask_t, zero_output_for_mask
@@ -187,7 +191,7 @@ def scan_with_bptt(
             else:
                 d_carried = zero_output if return_sequences else d_outputs
 
-            def back(t, d_carried, d_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel):
+            def back(t, d_carried, d_states, d_inputs_ta, d_kernel_1, d_recurrent_kernel):
                 saved = [ta.read(t) for ta in saved_ta]
                 mask_t = None if mask_read is None else mask_read.read(t)
                 d_output = d_carried if carries_output_gradient else None
@@ -213,12 +217,11 @@ def scan_with_bptt(
                     d_carried,
                     d_prev_states,
                     d_inputs_ta.write(t, tf.matmul(d_z, kernel, transpose_b=True)),
-                    d_kernel + tf.matmul(inputs[t], d_z, transpose_a=True),
-                    d_bias + tf.reduce_sum(d_z, axis=0),
+                    d_kernel_1 + tf.matmul(inputs_1[t], d_z, transpose_a=True),
                     d_recurrent_kernel + tf.matmul(prev_h_ta.read(t), d_z, transpose_a=True),
                 )
 
-            (_, _, d_initial_states, d_inputs_ta, d_kernel, d_bias, d_recurrent_kernel) = (
+            (_, _, d_initial_states, d_inputs_ta, d_kernel_1, d_recurrent_kernel) = (
                 tf.while_loop(
                     lambda t, *_: t >= 0,
                     back,
@@ -227,8 +230,7 @@ def scan_with_bptt(
                         d_carried,
                         d_states,
                         d_inputs_ta,
-                        tf.zeros_like(kernel),
-                        tf.zeros_like(bias),
+                        tf.zeros_like(kernel_1),
                         tf.zeros_like(recurrent_kernel),
                     ),
                     maximum_iterations=inputs.shape[0] or steps,
@@ -237,8 +239,8 @@ def scan_with_bptt(
             )
             return (
                 d_inputs_ta.stack(),
-                d_kernel,
-                d_bias,
+                d_kernel_1[:-1],
+                d_kernel_1[-1],
                 d_recurrent_kernel,
                 *d_initial_states,
             )
