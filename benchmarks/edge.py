@@ -8,7 +8,13 @@ Measured side by side in one process, alternating, medians of several rounds
    converter's ``WHILE`` loop, ``fuse_lstm=False``), and tf-keras's fused
    export (built in a child process with ``TF_USE_LEGACY_KERAS=1``; needs the
    ``bench`` extra, ``pip install tf-keras``). Targets: >= 1.8x faster than
-   Keras 3's, within 10% of tf-keras's.
+   Keras 3's, within 10% of tf-keras's. Timed with XNNPACK (LiteRT's
+   default), with the builtin kernels only, and (``invoke()`` alone) with
+   LiteRT's reference kernels: the fused op taking as long with the
+   reference kernels as with the optimized ones shows that this LiteRT build
+   has no faster float code for it, while XNNPACK speeds up the loop's
+   ``FULLY_CONNECTED`` ops. Then the same LSTM quantized: ours against Keras
+   3's with int8 weights (dynamic range), ours fully int8 against float32.
 2. The CNN+BiLSTM handwriting model: fused against the Keras 3 loop, parity
    at each word's length.
 3. LeNet-5 (modern and faithful) trained on MNIST: int8 against float32
@@ -33,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 
 from export import EdgeModel, op_report, parity, to_tflite  # noqa: E402
 from export.bundled_inputs import digits, words  # noqa: E402
@@ -142,6 +149,54 @@ def lstm_section(rounds, folder, results):
             row["ratio_vs_tf_keras"] = ours / latency["tf-keras (fused)"]
             print(f"     ours / tf-keras latency: {row['ratio_vs_tf_keras']:.3f} (target 0.90-1.10)")
         results["lstm"]["xnnpack" if xnnpack else "builtin"] = row
+    reference_kernels_row(files, sample, rounds, results)
+    quantized_lstm_rows(model, x, rounds, results)
+
+
+def reference_kernels_row(files, sample, rounds, results):
+    """The same files with LiteRT's reference (unoptimized) kernels, timing
+    ``invoke()`` alone. If a kernel takes as long here as with the optimized
+    kernels, the build has no faster code for it."""
+    interpreters = {}
+    for name, data in files.items():
+        interpreter = Interpreter(
+            model_content=data, num_threads=1,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample)
+        interpreters[name] = interpreter
+    latency = time_side_by_side({n: i.invoke for n, i in interpreters.items()}, rounds, 5)
+    print(f"  -- invoke() with LiteRT's reference kernels (BUILTIN_REF), median of {rounds} rounds:")
+    for name, seconds in latency.items():
+        print(f"     {name:18s} {1000 * seconds:7.3f} ms")
+    results["lstm"]["reference_kernels_ms"] = {n: 1000 * s for n, s in latency.items()}
+
+
+def quantized_lstm_rows(model, x, rounds, results):
+    """Ours (fused) against the Keras 3 loop with int8 weights (dynamic
+    range), and ours fully int8 (calibrated on ``x``) against ours float32;
+    LiteRT's default kernels. (A fully int8 Keras 3 loop cannot be made:
+    TensorFlow's calibrator crashes on loops, and ``to_tflite`` refuses it.)"""
+    sample = x[:1]
+    files = {
+        "ours float32": to_tflite(model),
+        "ours dynamic": to_tflite(model, quantization="dynamic"),
+        "keras 3 dynamic": to_tflite(model, quantization="dynamic", fuse_lstm=False),
+        "ours int8": to_tflite(model, quantization="int8", representative_data=x),
+    }
+    edges = {n: EdgeModel(d, num_threads=1) for n, d in files.items()}
+    latency = time_side_by_side({n: (lambda e=e: e.predict(sample)) for n, e in edges.items()}, rounds, 20)
+    print(f"  -- quantized, latency (thread CPU time, XNNPACK), median of {rounds} rounds:")
+    for name, seconds in latency.items():
+        print(f"     {name:18s} {1000 * seconds:7.3f} ms  {len(files[name]):8d} bytes  "
+              f"parity: {parity(model, edges[name], x)}")
+    print(f"     dynamic: ours vs keras 3: {latency['keras 3 dynamic'] / latency['ours dynamic']:.2f}x faster;"
+          f" int8 vs float32 (ours): {latency['ours float32'] / latency['ours int8']:.2f}x as fast")
+    results["lstm"]["quantized"] = {
+        "latency_ms": {n: 1000 * s for n, s in latency.items()},
+        "bytes": {n: len(d) for n, d in files.items()},
+    }
 
 
 def handwriting_section(rounds, results):

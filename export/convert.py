@@ -91,6 +91,25 @@ def _confirm_fusion(data, lowerings):
     ]
 
 
+def _refuse_int8_loops(float_data, lowerings, name):
+    """Raise :class:`ConversionError` if the float32 conversion has a loop.
+
+    TensorFlow's int8 calibrator crashes the whole process (a segmentation
+    fault, not an exception) on any ``WHILE`` op: tensorflow/tensorflow#75140,
+    reproduced with TensorFlow 2.21 for Keras 3's LSTM loop, GRU, our Elman
+    and the lecture's LSTM."""
+    if not any("WHILE" in ops for ops in read_tflite(float_data).subgraph_ops):
+        return
+    loops = [item.layer for item in lowerings if not item.fused]
+    where = f" (layers {', '.join(map(repr, loops))})" if loops else ""
+    raise ConversionError(
+        f"cannot convert {name!r} with quantization='int8': the model converts to a WHILE "
+        f"loop{where}, and TensorFlow's int8 calibrator crashes the process on loops "
+        "(tensorflow/tensorflow#75140). Use quantization='dynamic' or 'float16', or standard "
+        "LSTMs, which export as fused ops and quantize to int8."
+    )
+
+
 def to_tflite(
     model,
     path=None,
@@ -113,7 +132,9 @@ def to_tflite(
         ``"dynamic"``: int8 weights, float activations. ``"int8"``: weights
         and activations int8 (q = round(x / scale) + zero_point), calibrated
         on ``representative_data``; inputs and outputs stay float32 unless
-        ``int8_io``.
+        ``int8_io``. ``"int8"`` is refused (:class:`ConversionError`) for
+        models that convert to a loop (Elman, the lecture's LSTM, GRU,
+        ``fuse_lstm=False``): TensorFlow's calibrator crashes on loops.
 
     Args:
         model: a functional or Sequential ``keras.Model`` with one input.
@@ -160,26 +181,31 @@ def to_tflite(
         with keras.StatelessScope(state_mapping=[(v, tf.constant(a)) for v, a in values]):
             return lowered(x, training=False)
 
-    try:
+    def converter():
         concrete = serve.get_concrete_function(spec)
         # The converter keeps the fused-LSTM function attributes only on its
         # SavedModel route, which needs a trackable that saves cleanly: a
         # bare module holding just ``serve`` (it captures no variables).
         holder = tf.Module()
         holder.serve = serve
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
-        if quantization is not None:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantization == "float16":
-            converter.target_spec.supported_types = [tf.float16]
+        return tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
+
+    try:
         if quantization == "int8":
-            converter.representative_dataset = _calibration_batches(representative_data, spec)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            _refuse_int8_loops(converter().convert(), lowerings, model.name)
+        tflite_converter = converter()
+        if quantization is not None:
+            tflite_converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantization == "float16":
+            tflite_converter.target_spec.supported_types = [tf.float16]
+        if quantization == "int8":
+            tflite_converter.representative_dataset = _calibration_batches(representative_data, spec)
+            tflite_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             if int8_io:
-                converter.inference_input_type = tf.int8
-                converter.inference_output_type = tf.int8
-        data = converter.convert()
-    except ValueError:
+                tflite_converter.inference_input_type = tf.int8
+                tflite_converter.inference_output_type = tf.int8
+        data = tflite_converter.convert()
+    except ValueError:  # ours (ConversionError is one), with their messages
         raise
     except Exception as error:  # the converter raises its own ConverterError and others
         raise ConversionError(

@@ -7,6 +7,8 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export import EdgeModel, op_report, parity, to_tflite
 from export.bundled_inputs import digits
+from export.errors import ConversionError
+from keras_seq.layers import LSTM, Elman
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,29 @@ def test_dynamic_range_stores_the_fused_lstm_weights_as_int8():
     details = Interpreter(model_content=data).get_tensor_details()
     int8_weights = [t for t in details if t["dtype"] == np.int8 and t["shape"][-1] in (32, 128)]
     assert len(int8_weights) >= 8  # 4 gates x (input, recurrent) blocks
+
+
+@pytest.mark.parametrize(
+    "recurrent",
+    [
+        lambda: Elman(8),
+        lambda: LSTM(8, output_activation=None),
+        lambda: keras.layers.GRU(8),
+    ],
+    ids=["elman", "lecture-lstm", "keras-gru"],
+)
+def test_int8_of_a_loop_is_refused_instead_of_crashing_the_process(recurrent):
+    """TensorFlow's int8 calibrator segfaults on WHILE loops (tensorflow#75140):
+    the export says so and the process lives on."""
+    x = keras.Input((6, 3))
+    model = keras.Model(x, keras.layers.Dense(2)(recurrent()(x)))
+    data = np.random.default_rng(0).standard_normal((16, 6, 3)).astype(np.float32)
+    with pytest.raises(ConversionError, match=r"WHILE loop \(layers .*75140"):
+        to_tflite(model, quantization="int8", representative_data=data)
+    assert op_report(to_tflite(model, quantization="dynamic")).loops == 1  # still exportable
+
+
+def test_int8_with_fuse_lstm_false_is_refused_too(trained_row_lstm):
+    model, calibration, _, _ = trained_row_lstm
+    with pytest.raises(ConversionError, match="fuse_lstm|WHILE"):
+        to_tflite(model, quantization="int8", representative_data=calibration, fuse_lstm=False)
