@@ -37,11 +37,13 @@ class Recurrent(keras.layers.Layer):
     chain leaves idle (faster on CPU than one product for all T steps before
     the loop, whose (T, batch, gates*units) result then has to be sliced).
     Training calls use the hand-written BPTT of
-    :mod:`keras_seq.layers.bptt_scan`: the forward pass saves the gate
-    activations, each backward step computes the gates' gradients from them
-    in closed form (no generic gradient of the split and of each activation)
-    and does one product on the chain (``dL/dz_t W_h^T``), with the weight
-    and input gradients beside it. The loop keeps only the last output when
+    :mod:`keras_seq.layers.bptt_scan`: the forward pass saves what the
+    closed-form gradient needs (for the LSTM, the products of its gates'
+    derivatives, computed beside the chain), each backward step turns
+    ``dL/dh_t`` and ``dL/dC_t`` into ``dL/dz_t`` with a few elementwise
+    operations (no generic gradient of the split and of each activation) and
+    does one product on the chain (``dL/dz_t W_h^T``), with the weight and
+    input gradients beside it. The loop keeps only the last output when
     ``return_sequences=False``; ``go_backwards`` flips the inputs. Measured
     against Keras in ``benchmarks/rnn_speed.py``.
 
