@@ -144,52 +144,49 @@ class LSTMCell(RecurrentCell):
         that turn ``dL/dC_t`` and ``dL/dh_t`` into ``dL/dz`` (``z`` itself
         when sigma, theta are others than sigmoid, tanh)::
 
-            K_i = G_t I_t (1 - I_t)        K_f = C_{t-1} F_t (1 - F_t)
-            K_c = I_t (1 - G_t^2)          K_o = s(C_t) O_t (1 - O_t)
-            K_h = O_t s'(C_t)              (O_t (1 - tanh^2 C_t), or O_t)
+            K   = [G_t I_t (1 - I_t),  C_{t-1} F_t (1 - F_t),
+                   I_t (1 - G_t^2),    s(C_t) O_t (1 - O_t)]     blocks i, f, c, o
+            K_h = O_t s'(C_t)          (O_t (1 - tanh^2 C_t), or O_t)
 
-        and ``F_t``, as six tensors (concatenating them would cost a copy per
-        step). They depend on this step only, so the forward loop computes
-        them beside the chain ``h_{t-1} -> h_t``, and the backward step's
-        chain is three elementwise operations and one concatenation before
-        ``dL/dz W_h^T``.
+        and ``F_t``. They depend on this step only, so the forward loop
+        computes them beside the chain ``h_{t-1} -> h_t``, and the backward
+        step's chain is three elementwise operations before ``dL/dz W_h^T``.
         """
         if not self.has_closed_form_gradient():
             return super().activate_saving(z, states)
         h, c, gates = self.gates_and_state(z, states[1])
         input_gate, forget_gate, candidate, output_gate, squashed = gates
-        factors = [
-            sigmoid_gradient(input_gate, candidate),
-            sigmoid_gradient(forget_gate, states[1]),
-            tanh_gradient(candidate, input_gate),
-            sigmoid_gradient(output_gate, squashed),
-        ]
+        factors = ops.concatenate(
+            [
+                sigmoid_gradient(input_gate, candidate),
+                sigmoid_gradient(forget_gate, states[1]),
+                tanh_gradient(candidate, input_gate),
+                sigmoid_gradient(output_gate, squashed),
+            ],
+            axis=-1,
+        )
         if self.output_activation is None:
             state_factor = output_gate
         else:
             state_factor = tanh_gradient(squashed, output_gate)
-        return h, [h, c], [*factors, state_factor, forget_gate]
+        return h, [h, c], [factors, state_factor, forget_gate]
 
     def activate_gradient(self, saved, d_output, d_new_states):
         """One backward step from the saved factors (see
         :meth:`activate_saving`), with ``dh = dL/dh_t``, ``dC = dL/dC_t``::
 
             dC          = dC + dh * K_h
-            dL/dz       = [dC K_i, dC K_f, dC K_c, dh K_o]     blocks i, f, c, o
+            dL/dz       = [dC, dC, dC, dh] * K     blocks i, f, c, o
             dL/dC_{t-1} = dC * F_t
 
         ``h_{t-1}`` enters only through ``z``, so its gradient here is None.
         """
         if not self.has_closed_form_gradient():
             return super().activate_gradient(saved, d_output, d_new_states)
-        input_factor, forget_factor, candidate_factor, output_factor = saved[:4]
-        state_factor, forget_gate = saved[4:]
+        factors, state_factor, forget_gate = saved
         d_h = d_new_states[0] if d_output is None else d_output + d_new_states[0]
         d_c = d_new_states[1] + d_h * state_factor
-        d_z = ops.concatenate(
-            [d_c * input_factor, d_c * forget_factor, d_c * candidate_factor, d_h * output_factor],
-            axis=-1,
-        )
+        d_z = ops.concatenate([d_c, d_c, d_c, d_h], axis=-1) * factors
         return d_z, [None, d_c * forget_gate]
 
     def get_config(self):
