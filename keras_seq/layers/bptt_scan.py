@@ -173,7 +173,7 @@ def scan_with_bptt(
             body,
             loop_vars,
             maximum_iterations=inputs.shape[0] or steps,
-            parallel_iterations=32,
+            parallel_iterations=10,
         )
         outputs = output_ta.stack() if return_sequences else last_output
 
@@ -234,7 +234,7 @@ def scan_with_bptt(
                         tf.zeros_like(recurrent_kernel),
                     ),
                     maximum_iterations=inputs.shape[0] or steps,
-                    parallel_iterations=32,
+                    parallel_iterations=10,
                 )
             )
             return (
