@@ -115,7 +115,7 @@ def scan_with_bptt(
     output_is_final_state = mask is None and not return_sequences
     # Otherwise, without return_sequences, a masked step's output gradient
     # reaches the step before it (carry_output) or only the last step.
-    carries_output_gradient = mask is not None and not return_sequences or carry_output
+    carries_output_gradient = (mask is not None and not return_sequences) or carry_output
     dtype = inputs.dtype
 
     @tf.custom_gradient

@@ -150,7 +150,8 @@ class LSTMCell(RecurrentCell):
 
         and ``F_t``. They depend on this step only, so the forward loop
         computes them beside the chain ``h_{t-1} -> h_t``, and the backward
-        step's chain is three elementwise operations before ``dL/dz W_h^T``.
+        step's chain is three elementwise operations and a concatenation
+        before ``dL/dz W_h^T``.
         """
         if not self.has_closed_form_gradient():
             return super().activate_saving(z, states)
