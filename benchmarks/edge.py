@@ -18,7 +18,8 @@ Measured side by side in one process, alternating, medians of several rounds
 2. The CNN+BiLSTM handwriting model: fused against the Keras 3 loop, parity
    at each word's length.
 3. LeNet-5 (modern and faithful) trained on MNIST: int8 against float32
-   latency, file sizes, and MNIST test accuracy of Keras, float32 and int8.
+   latency, file sizes, and MNIST test accuracy of Keras, float32 and int8
+   (``int8-pcd``: with per-channel weight scales for the dense layers too).
 
 Run: ``python benchmarks/edge.py`` (about 10 minutes on 2 idle cores; ``--quick``
 trains less and times fewer rounds).
@@ -237,6 +238,8 @@ def lenet_section(rounds, train_samples, epochs, results):
             "float16": to_tflite(model, quantization="float16"),
             "dynamic": to_tflite(model, quantization="dynamic"),
             "int8": to_tflite(model, quantization="int8", representative_data=x_train[:200]),
+            "int8-pcd": to_tflite(model, quantization="int8", representative_data=x_train[:200],
+                                  dense_per_channel=True),
         }
         edges = {q: EdgeModel(d, num_threads=1) for q, d in files.items()}
         row = {"keras_accuracy": keras_accuracy}

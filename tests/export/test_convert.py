@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from ai_edge_litert.interpreter import Interpreter
 
 from export import ConversionError, EdgeModel, op_report, parity, to_tflite
 from export.bundled_inputs import digits
@@ -47,6 +48,38 @@ def test_int8_lenet5_is_under_30_percent_and_as_accurate_on_a_subset(trained_len
     assert abs(edge_accuracy - keras_accuracy) <= 0.002 + 1e-9
 
 
+def dense_weight_scales(data):
+    """Number of weight scales of each FULLY_CONNECTED op, in file order."""
+    interpreter = Interpreter(model_content=data)
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    return [
+        len(tensors[op["inputs"][1]]["quantization_parameters"]["scales"])
+        for op in interpreter._get_ops_details()
+        if op["op_name"] == "FULLY_CONNECTED"
+    ]
+
+
+def test_faithful_lenet5_int8_is_under_30_percent_and_as_accurate(mnist):
+    """The faithful LeNet-5 (scaled tanh, trainable subsampling, connection
+    table) has more small tensors than the modern one; with one weight scale
+    per fully connected layer its int8 file still stays under 30 %."""
+    (x, y), (x_test, y_test) = mnist
+    keras.utils.set_random_seed(7)
+    model = lenet5("faithful")
+    model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    float32 = to_tflite(model)
+    int8 = to_tflite(model, quantization="int8", representative_data=x[:200])
+    per_channel = to_tflite(model, quantization="int8", representative_data=x[:200], dense_per_channel=True)
+    assert len(int8) <= 0.30 * len(float32) < len(per_channel)
+    assert dense_weight_scales(int8) == [1, 1]  # F6 and the output layer
+    assert dense_weight_scales(per_channel) == [84, 10]
+    keras_accuracy = np.mean(np.argmax(model(x_test, training=False), -1) == y_test)
+    edge_accuracy = np.mean(np.argmax(EdgeModel(int8, verify=False).predict(x_test), -1) == y_test)
+    assert keras_accuracy > 0.85
+    assert abs(edge_accuracy - keras_accuracy) <= 0.002 + 1e-9
+
+
 def test_float16_and_dynamic_shrink_weights_and_stay_close(trained_lenet, mnist):
     model, float32 = trained_lenet
     _, (x_test, _) = mnist
@@ -82,6 +115,9 @@ def test_bad_arguments_raise_value_errors_naming_them(trained_lenet):
         (dict(quantization="int4"), "quantization='int4' is not allowed"),
         (dict(quantization="int8"), "needs representative_data"),
         (dict(int8_io=True), "int8_io=True needs quantization='int8'"),
+        (dict(dense_per_channel=True), "dense_per_channel=True needs quantization='int8'"),
+        (dict(quantization="int8", representative_data=np.zeros((4, 28, 28, 1)), dense_per_channel="yes"),
+         "dense_per_channel='yes' is not allowed"),
         (dict(batch_size=0), "batch_size=0 is not allowed"),
         (dict(quantization="int8", representative_data=np.zeros((4, 28, 28))), r"samples of shape \(28, 28\)"),
         (dict(quantization="int8", representative_data=np.full((4, 28, 28, 1), np.nan)), "finite"),
