@@ -12,8 +12,8 @@ elementwise gate arithmetic, the gradient of the loss ``L`` is, per step::
 
 Only ``dL/dz_t W_h^T`` (and ``h_{t-1} W_h`` going forward) lies on the chain
 from one step to the next; the loop computes the other products beside it,
-ahead of the chain, on a core the chain leaves idle (computing them after the
-loop as (T batch)-row products was measured slower: they then run alone).
+ahead of the chain, on a core the chain leaves idle (as (T batch)-row
+products after the loop they would run alone, with the chain done).
 The elementwise part's gradient is the cell's ``activate_gradient``, from
 what its ``activate_saving`` kept: the LSTM keeps the products of its gates'
 derivatives (computed in the forward loop beside the chain), so a backward

@@ -34,8 +34,8 @@ class Recurrent(keras.layers.Layer):
     :class:`LSTMCell`) does one product ``h_{t-1} W_h`` for all gates, the only
     product on the chain from step to step; ``x_t W`` does not wait for
     ``h_{t-1}``, so the ``tf.while_loop`` computes it ahead on a core the
-    chain leaves idle (faster on CPU than one product for all T steps before
-    the loop, whose (T, batch, gates*units) result then has to be sliced).
+    chain leaves idle (one product for all T steps before the loop would
+    instead run alone, before the chain starts).
     Training calls use the hand-written BPTT of
     :mod:`keras_seq.layers.bptt_scan`: the forward pass saves what the
     closed-form gradient needs (for the LSTM, the products of its gates'
