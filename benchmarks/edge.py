@@ -4,7 +4,7 @@ Measured side by side in one process, alternating, medians of several rounds
 (latency as CPU time of the calling thread, with wall time alongside):
 
 1. A 100-step, 128-unit LSTM classifier, the same weights exported three ways:
-   our fused export (``export.to_tflite``), the stock Keras 3 export (the
+   our fused export (``keras_seq.export.to_tflite``), the stock Keras 3 export (the
    converter's ``WHILE`` loop, ``fuse_lstm=False``), and tf-keras's fused
    export (built in a child process with ``TF_USE_LEGACY_KERAS=1``; needs the
    ``bench`` extra, ``pip install tf-keras``). Targets: >= 1.8x faster than
@@ -42,8 +42,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 
-from export import EdgeModel, op_report, parity, to_tflite  # noqa: E402
-from export.bundled_inputs import digits, words  # noqa: E402
+from keras_seq.export import EdgeModel, op_report, parity, to_tflite  # noqa: E402
+from keras_seq.export.bundled_inputs import digits, words  # noqa: E402
 from keras_seq.models import handwriting, lenet5  # noqa: E402
 
 STEPS, FEATURES, UNITS, CLASSES = 100, 32, 128, 10

@@ -4,14 +4,14 @@ Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
 on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
 OCR words, fold 0 held out), ``filters`` (the lecture's named kernels with
 padding and stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
-The same demos run as ``python -m demos.NAME`` with the same options.
+The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
 """
 
 DEMOS = {
-    "digits": ("demos.digits", "train LeNet-5, export float32/int8 .tflite, run with LiteRT, saliency"),
-    "handwriting": ("demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
-    "filters": ("demos.filters", "the lecture's filter bank with padding and stride variants"),
-    "gradient-flow": ("demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
+    "digits": ("keras_seq.demos.digits", "train LeNet-5, export float32/int8 .tflite, run with LiteRT, saliency"),
+    "handwriting": ("keras_seq.demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
+    "filters": ("keras_seq.demos.filters", "the lecture's filter bank with padding and stride variants"),
+    "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
 }
 TRAINED = ("digits", "handwriting")
 
@@ -34,7 +34,7 @@ def run(args):
     import importlib
     import os
 
-    from demos import output_folder
+    from keras_seq.demos import output_folder
 
     # Keep TensorFlow's C++ start-up chatter out of the demo's progress lines
     # (TensorFlow is imported only below, so this still takes effect).
@@ -58,11 +58,11 @@ def run(args):
 
 
 def main_for(name, argv=None):
-    """``python -m demos.NAME``: the options of ``keras-seq demo NAME``, errors as the CLI gives them."""
+    """``python -m keras_seq.demos.NAME``: the options of ``keras-seq demo NAME``, errors as the CLI gives them."""
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog=f"python -m demos.{name.replace('-', '_')}",
+    parser = argparse.ArgumentParser(prog=f"python -m keras_seq.demos.{name.replace('-', '_')}",
                                      description=DEMOS[name][1])
     add_arguments(parser, name=name)
     args = parser.parse_args(argv)

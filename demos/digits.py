@@ -4,7 +4,7 @@
 
 1. trains ``keras_seq.models.lenet5`` on the bundled MNIST training set (or
    loads ``--model``);
-2. exports it to float32 and full-int8 ``.tflite`` (``export.to_tflite``,
+2. exports it to float32 and full-int8 ``.tflite`` (``keras_seq.export.to_tflite``,
    int8 calibrated on training digits);
 3. runs both with the LiteRT runtime (``export.EdgeModel``) on the full
    10,000-image MNIST test set and prints a table: accuracy, file size,
@@ -19,7 +19,7 @@ Everything lands in ``out``: ``model.keras``, ``digits_float32.tflite``,
 ``digits_int8.tflite``, ``metrics.json`` and the PNG figures.
 
 Example:
-    >>> from demos.digits import run_demo
+    >>> from keras_seq.demos.digits import run_demo
     >>> result = run_demo("keras-seq-out", epochs=2)
     >>> result["table"][1]["accuracy"]       # int8 model on the MNIST test set
 """
@@ -124,22 +124,22 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         fast: train on 1,000 digits and evaluate on 300 (a smoke run).
         model_path: a saved ``.keras`` digit model to use instead of training.
         variant: ``lenet5`` variant to train, ``"modern"`` or ``"faithful"``.
-        progress: a :class:`demos.progress.Progress`; one is made if omitted.
+        progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
 
     Returns:
         A dict: ``table`` (rows for keras, float32 and int8: accuracy,
         size_bytes, latency_ms, agreement, max_abs_diff), ``probabilities``
         ``{name: (N, 10)}`` on the test images, ``labels`` (N,),
-        ``saliency`` (see :func:`demos.saliency.explain_digits`),
-        ``occlusion`` (see :func:`demos.occlusion.occlusion_vs_gradient`),
+        ``saliency`` (see :func:`keras_seq.demos.saliency.explain_digits`),
+        ``occlusion`` (see :func:`keras_seq.demos.occlusion.occlusion_vs_gradient`),
         ``explained`` and ``occluded`` test indices, ``paths`` of all written files.
     """
-    import export
-    from demos import model_files
+    from keras_seq import export
+    from keras_seq.demos import model_files
     from keras_seq.atomic_files import save_model, write_bytes
-    from demos.occlusion import occlusion_vs_gradient
-    from demos.progress import Progress
-    from demos.saliency import explain_digits, ink_contrast
+    from keras_seq.demos.occlusion import occlusion_vs_gradient
+    from keras_seq.demos.progress import Progress
+    from keras_seq.demos.saliency import explain_digits, ink_contrast
     from keras_seq.datasets import mnist
 
     settings = FAST if fast else FULL
@@ -231,6 +231,6 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
 
 
 if __name__ == "__main__":
-    from demos.command import main_for
+    from keras_seq.demos.command import main_for
 
     raise SystemExit(main_for("digits"))

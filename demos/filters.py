@@ -13,7 +13,7 @@ with ``p`` zeros added on each side; an ``n x n`` input gives
 2x2 kernel ``[[0, 1], [1, -2]]`` with stride 2; it is included as
 ``stride_example``.
 
-Run ``keras-seq demo filters --out DIR`` (or ``python -m demos.filters``):
+Run ``keras-seq demo filters --out DIR`` (or ``python -m keras_seq.demos.filters``):
 one figure per kernel.
 
 Example:
@@ -103,7 +103,7 @@ def apply_filters(digit=None, kernels=None, out=None):
 
 def draw_kernel_figure(name, entry, digit, path):
     """Kernel, then the 6x6 example (values written) and the digit under every variant."""
-    from demos import figures
+    from keras_seq.demos import figures
 
     columns = 2 + len(VARIANTS)
     figure = figures.new_figure(2.0 * columns + 0.6, 5.2)
@@ -155,7 +155,7 @@ def run_demo(out, fast=False, progress=None):
     ``fast`` changes nothing (the demo takes seconds); it is accepted so all
     demos share one signature. Returns :func:`apply_filters`'s dict.
     """
-    from demos.progress import Progress
+    from keras_seq.demos.progress import Progress
 
     progress = progress or Progress(total=2)
     progress.step(f"applying {len(lecture_kernels())} kernels x {len(VARIANTS)} padding/stride "
@@ -169,6 +169,6 @@ def run_demo(out, fast=False, progress=None):
 
 
 if __name__ == "__main__":
-    from demos.command import main_for
+    from keras_seq.demos.command import main_for
 
     raise SystemExit(main_for("filters"))

@@ -27,7 +27,7 @@ one every ``dL/dh_t`` scaled by the same ``min(1, tau / ||g||_2)``: the
 dashed curves. Clipping bounds an exploding gradient; it does not change the
 profile's shape, and it does nothing for a vanishing one.
 
-Run ``keras-seq demo gradient-flow`` (or ``python -m demos.gradient_flow``).
+Run ``keras-seq demo gradient-flow`` (or ``python -m keras_seq.demos.gradient_flow``).
 
 Example:
     >>> result = run_gradient_flow(steps=120)
@@ -137,7 +137,7 @@ def run_gradient_flow(steps=DEFAULT["steps"], units=DEFAULT["units"], batch=DEFA
 
 def draw_gradient_flow(result, path):
     """Left: ||dL/dh_t|| against t, log scale, clipped copies dashed. Right: ||g|| vs tau."""
-    from demos import figures
+    from keras_seq.demos import figures
 
     figure = figures.new_figure(12.0, 4.8)
     left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0], "wspace": 0.3})
@@ -174,7 +174,7 @@ def draw_gradient_flow(result, path):
 
 def run_demo(out, fast=False, progress=None):
     """``keras-seq demo gradient-flow``: the measurement and its figure; see :func:`run_gradient_flow`."""
-    from demos.progress import Progress
+    from keras_seq.demos.progress import Progress
 
     settings = FAST if fast else DEFAULT
     progress = progress or Progress(total=2)
@@ -191,6 +191,6 @@ def run_demo(out, fast=False, progress=None):
 
 
 if __name__ == "__main__":
-    from demos.command import main_for
+    from keras_seq.demos.command import main_for
 
     raise SystemExit(main_for("gradient-flow"))

@@ -4,14 +4,14 @@
 
 1. trains ``keras_seq.models.handwriting`` on the OCR words of folds 1-9
    (or loads ``--model``); fold 0 is held out;
-2. exports it to a float32 ``.tflite`` (``export.to_tflite``) and runs it
+2. exports it to a float32 ``.tflite`` (``keras_seq.export.to_tflite``) and runs it
    with LiteRT (``export.EdgeModel``);
 3. prints letter accuracy (over real letters, padding excluded) and word
    accuracy (every letter right) on fold 0 for Keras and TFLite, and a few
    held-out words (including up to three that Keras misreads) decoded next
    to their truth;
 4. draws, for a few held-out words, the per-letter saliency over the whole
-   word (:class:`demos.saliency.LetterSaliency`): row ``t`` shows which
+   word (:class:`keras_seq.demos.saliency.LetterSaliency`): row ``t`` shows which
    letters' pixels decided letter ``t``. A bidirectional LSTM,
    ``o_t = theta(W_f h_t^(f) + W_b h_t^(b))``, may look both left and
    right of ``t``; ``letter_share`` measures how much it does.
@@ -20,7 +20,7 @@ Everything lands in ``out``: ``handwriting.keras``, ``handwriting.tflite``,
 ``handwriting_metrics.json`` and ``letter_saliency_<word>.png``.
 
 Example:
-    >>> from demos.handwriting import run_demo
+    >>> from keras_seq.demos.handwriting import run_demo
     >>> result = run_demo("keras-seq-out", epochs=3)
     >>> result["metrics"]["tflite"]["word_accuracy"]
 """
@@ -78,19 +78,19 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
         epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
         fast: a tiny model on 200 words, evaluated on 30 (a smoke run).
         model_path: a saved ``.keras`` handwriting model instead of training.
-        progress: a :class:`demos.progress.Progress`; one is made if omitted.
+        progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
 
     Returns:
         A dict: ``metrics`` ``{"keras"|"tflite": {letter_accuracy,
         word_accuracy}}``, ``decoded`` list of ``(truth, keras, tflite)``,
-        ``saliency`` list of :class:`demos.saliency.LetterSaliency` results,
+        ``saliency`` list of :class:`keras_seq.demos.saliency.LetterSaliency` results,
         ``paths`` of the written files.
     """
-    import export
-    from demos import model_files
+    from keras_seq import export
+    from keras_seq.demos import model_files
     from keras_seq.atomic_files import save_model, write_bytes
-    from demos.progress import Progress
-    from demos.saliency import LetterSaliency, draw_letter_saliency
+    from keras_seq.demos.progress import Progress
+    from keras_seq.demos.saliency import LetterSaliency, draw_letter_saliency
     from keras_seq.datasets import ocr_words
 
     settings = FAST if fast else FULL
@@ -174,6 +174,6 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
 
 
 if __name__ == "__main__":
-    from demos.command import main_for
+    from keras_seq.demos.command import main_for
 
     raise SystemExit(main_for("handwriting"))

@@ -60,7 +60,7 @@ def check_model_shapes(model, input_shape, num_classes, what, kind):
 
 
 def digit_model_main(argv, prog, description, default_count, explain):
-    """The ``python -m demos.NAME --model FILE [--out DIR] [--count N]`` entry point.
+    """The ``python -m keras_seq.demos.NAME --model FILE [--out DIR] [--count N]`` entry point.
 
     Parses the arguments, prepares ``--out``, loads and checks the digit
     model, then calls ``explain(model, out, count, model_path)``. Bad arguments, files
@@ -77,7 +77,7 @@ def digit_model_main(argv, prog, description, default_count, explain):
     try:
         if args.count < 1:
             raise ValueError(f"--count must be >= 1, got {args.count}")
-        from demos import output_folder
+        from keras_seq.demos import output_folder
 
         out = output_folder.prepare(args.out)
         return explain(load_digit_model(args.model), out, args.count, args.model)

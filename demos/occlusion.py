@@ -8,7 +8,7 @@ the class probability over the patches covering it:
 
     M_c(i, j) = mean_{patches P containing (i, j)} [ p_c(x) - p_c(x with P := fill) ]
 
-Run ``python -m demos.occlusion --model MODEL.keras`` to convert a digit model
+Run ``python -m keras_seq.demos.occlusion --model MODEL.keras`` to convert a digit model
 to int8 ``.tflite`` and draw its occlusion maps beside the Keras model's
 gradient maps for the same digits.
 
@@ -123,7 +123,7 @@ def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, p
     class probability that can still move: for a digit the model is 99.99%
     sure of, no single patch changes it (and an int8 output has steps of
     1/256), so pick uncertain or misclassified digits (see
-    :func:`demos.digits.pick_uncertain`).
+    :func:`keras_seq.demos.digits.pick_uncertain`).
 
     Args:
         keras_model: the Keras digit classifier.
@@ -145,7 +145,7 @@ def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, p
     """
     import pathlib
 
-    from demos.saliency import SmoothGrad
+    from keras_seq.demos.saliency import SmoothGrad
 
     images = np.asarray(images, dtype=np.float32)
     labels = np.asarray(labels)
@@ -165,7 +165,7 @@ def occlusion_vs_gradient(keras_model, edge_predict, images, labels, out=None, p
 
 def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride):
     """Rows: input, Keras gradient map, deployed-model occlusion map; a column per digit."""
-    from demos import figures
+    from keras_seq.demos import figures
 
     count = len(images)
     figure = figures.new_figure(1.6 * count + 1.6, 5.9)
@@ -202,14 +202,14 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
 
 
 def main(argv=None):
-    """``python -m demos.occlusion --model FILE [--out DIR] [--count N]``."""
-    from demos.model_files import digit_model_main
+    """``python -m keras_seq.demos.occlusion --model FILE [--out DIR] [--count N]``."""
+    from keras_seq.demos.model_files import digit_model_main
 
-    return digit_model_main(argv, "python -m demos.occlusion", main.__doc__, 4, _explain)
+    return digit_model_main(argv, "python -m keras_seq.demos.occlusion", main.__doc__, 4, _explain)
 
 
 def _explain(model, out, count, model_path):
-    import export
+    from keras_seq import export
     from keras_seq.datasets import mnist
 
     (x_train, _), (x_test, y_test) = mnist.load_data()

@@ -22,7 +22,7 @@ is not flattened by a saturated softmax.
   out), ``M_t(x) = |dS_{t, y_t}/dx|`` over the *whole* word, one map per
   output position ``t``: which letters' pixels decided letter ``t``.
 
-Run ``python -m demos.saliency --model MODEL.keras`` to draw the four digit
+Run ``python -m keras_seq.demos.saliency --model MODEL.keras`` to draw the four digit
 maps for a saved digit model on MNIST test digits.
 
 Example:
@@ -438,7 +438,7 @@ def ink_contrast(maps, images, threshold=0.5):
 
 def draw_method_figure(method_name, images, maps, labels, predicted, path, model_name="model"):
     """One figure for one method: each column an input digit, its map, true and predicted class."""
-    from demos import figures
+    from keras_seq.demos import figures
 
     count = len(images)
     figure = figures.new_figure(1.55 * count + 1.0, 4.0)
@@ -472,7 +472,7 @@ def draw_letter_saliency(word, result, truth, path, title="Per-letter saliency")
     """
     from matplotlib.patches import Rectangle
 
-    from demos import figures
+    from keras_seq.demos import figures
     from keras_seq.datasets.ocr_words import LETTERS
 
     word = np.asarray(word, dtype=np.float32).reshape(result["maps"].shape[1:])
@@ -544,10 +544,10 @@ def explain_digits(model, images, labels, out=None, methods=tuple(METHODS), mode
 
 
 def main(argv=None):
-    """``python -m demos.saliency --model FILE [--out DIR] [--count N]``."""
-    from demos.model_files import digit_model_main
+    """``python -m keras_seq.demos.saliency --model FILE [--out DIR] [--count N]``."""
+    from keras_seq.demos.model_files import digit_model_main
 
-    return digit_model_main(argv, "python -m demos.saliency", main.__doc__, 8, _explain)
+    return digit_model_main(argv, "python -m keras_seq.demos.saliency", main.__doc__, 8, _explain)
 
 
 def _explain(model, out, count, model_path):

@@ -4,7 +4,7 @@
 else here (``EdgeModel``, checks, reports) runs without it.
 
 Example:
-    >>> from export import to_tflite, EdgeModel, parity, op_report
+    >>> from keras_seq.export import to_tflite, EdgeModel, parity, op_report
     >>> data = to_tflite(model, "digits.tflite", quantization="int8",
     ...                  representative_data=x_train[:200])
     >>> edge = EdgeModel("digits.tflite")
@@ -12,11 +12,11 @@ Example:
     >>> print(op_report(edge)); print(parity(model, edge, x_test[:100]))
 """
 
-from export.edge_model import EdgeModel, EdgeStream
-from export.errors import ConversionError, ModelFileError
-from export.op_report import OpReport, op_report
-from export.parity import Parity, parity
-from export.validate import check_keras_file, check_tflite, load_keras_model
+from keras_seq.export.edge_model import EdgeModel, EdgeStream
+from keras_seq.export.errors import ConversionError, ModelFileError
+from keras_seq.export.op_report import OpReport, op_report
+from keras_seq.export.parity import Parity, parity
+from keras_seq.export.validate import check_keras_file, check_tflite, load_keras_model
 
 _CONVERTER = ("QUANTIZATIONS", "to_tflite")
 
@@ -39,7 +39,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in _CONVERTER:
-        from export import convert
+        from keras_seq.export import convert
 
         return getattr(convert, name)
-    raise AttributeError(f"module 'export' has no attribute {name!r}")
+    raise AttributeError(f"module 'keras_seq.export' has no attribute {name!r}")

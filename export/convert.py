@@ -9,10 +9,10 @@ import numpy as np
 # tensorflow directly: the TFLite converter lives only there.
 import tensorflow as tf
 
-from export.errors import ConversionError
+from keras_seq.export.errors import ConversionError
 from keras_seq import atomic_files
-from export.fused_lstm import lower_recurrent_layers
-from export.tflite_file import LOWERING_METADATA, read_tflite, with_metadata
+from keras_seq.export.fused_lstm import lower_recurrent_layers
+from keras_seq.export.tflite_file import LOWERING_METADATA, read_tflite, with_metadata
 
 QUANTIZATIONS = (None, "dynamic", "float16", "int8")
 CALIBRATION_SAMPLES = 200
@@ -130,9 +130,9 @@ def to_tflite(
 
     Standard LSTMs (ours and ``keras.layers.LSTM``, alone or in
     ``Bidirectional``) become fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops (see
-    :mod:`export.fused_lstm`); other recurrent layers stay loops. What became
+    :mod:`keras_seq.export.fused_lstm`); other recurrent layers stay loops. What became
     of each recurrent layer is stored in the file's metadata and shown by
-    :func:`export.op_report`.
+    :func:`keras_seq.export.op_report`.
 
     Quantization:
         ``None``: float32. ``"float16"``: weights stored as float16.

@@ -13,13 +13,13 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from export.validate import check_tflite, read_model_bytes
+from keras_seq.export.validate import check_tflite, read_model_bytes
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
 
 
 class EdgeModel:
-    """A ``.tflite`` model, checked (see :mod:`export.validate`) and ready to run.
+    """A ``.tflite`` model, checked (see :mod:`keras_seq.export.validate`) and ready to run.
 
     Args:
         model: path of a ``.tflite`` file, or its bytes.
@@ -30,7 +30,7 @@ class EdgeModel:
             kernels only, as on an interpreter built without it).
 
     Attributes:
-        file: the parsed :class:`export.tflite_file.TFLiteFile` (ops, sizes).
+        file: the parsed :class:`keras_seq.export.tflite_file.TFLiteFile` (ops, sizes).
         input_shape, output_shape: shape signatures, -1 for a dynamic size.
 
     Example:

@@ -19,12 +19,12 @@ def run(args):
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from export import bundled_inputs
-    from export.convert import to_tflite
-    from export.edge_model import EdgeModel
-    from export.op_report import op_report
-    from export.parity import parity
-    from export.validate import load_keras_model
+    from keras_seq.export import bundled_inputs
+    from keras_seq.export.convert import to_tflite
+    from keras_seq.export.edge_model import EdgeModel
+    from keras_seq.export.op_report import op_report
+    from keras_seq.export.parity import parity
+    from keras_seq.export.validate import load_keras_model
 
     model = load_keras_model(args.model)
     kind = bundled_inputs.input_kind(model.inputs[0].shape)

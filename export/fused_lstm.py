@@ -29,7 +29,7 @@ Layers that cannot be fused stay as they are and convert to a correct
 
 The fused op has no mask input: the lowered model ignores masks, so it must be
 run on unpadded sequences (one word at its own length, as
-:class:`export.EdgeModel` does for a list of words).
+:class:`keras_seq.export.EdgeModel` does for a list of words).
 """
 
 import dataclasses

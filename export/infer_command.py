@@ -21,9 +21,9 @@ def run(args):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
 
-    from export import bundled_inputs
-    from export.digit_image import load_digit_image
-    from export.edge_model import EdgeModel
+    from keras_seq.export import bundled_inputs
+    from keras_seq.export.digit_image import load_digit_image
+    from keras_seq.export.edge_model import EdgeModel
 
     edge = EdgeModel(args.model)
     kind = bundled_inputs.input_kind(edge.input_shape)

@@ -4,8 +4,8 @@ import collections
 import dataclasses
 import json
 
-from export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA, read_tflite
-from export.validate import read_model_bytes
+from keras_seq.export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA, read_tflite
+from keras_seq.export.validate import read_model_bytes
 
 FUSED_RECURRENT_OPS = (
     "UNIDIRECTIONAL_SEQUENCE_LSTM",
@@ -29,7 +29,7 @@ class OpReport:
         fused_recurrent: number of fused recurrent ops.
         custom_ops: names of non-builtin ops (``Flex*`` need the TF runtime).
         lowering: per recurrent Keras layer, how it was exported (from
-            :func:`export.to_tflite`'s metadata; empty for other files).
+            :func:`keras_seq.export.to_tflite`'s metadata; empty for other files).
     """
 
     size: int

@@ -50,14 +50,14 @@ def parity(keras_model, tflite, x, lengths=None):
 
     Args:
         keras_model: the ``keras.Model``.
-        tflite: an :class:`export.EdgeModel`, or a ``.tflite`` path or bytes.
+        tflite: an :class:`keras_seq.export.EdgeModel`, or a ``.tflite`` path or bytes.
         x: inputs (N, ...).
         lengths: optional true lengths (N,) along axis 1 of ``x``.
 
     Returns:
         A :class:`Parity`.
     """
-    from export.edge_model import EdgeModel
+    from keras_seq.export.edge_model import EdgeModel
 
     edge = tflite if isinstance(tflite, EdgeModel) else EdgeModel(tflite)
     x = np.asarray(x, dtype=np.float32)

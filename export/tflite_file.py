@@ -14,7 +14,7 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from export.errors import ModelFileError
+from keras_seq.export.errors import ModelFileError
 
 IDENTIFIER = b"TFL3"
 LOWERING_METADATA = "keras_seq.lowering"

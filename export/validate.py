@@ -4,7 +4,7 @@ Two guards, in order:
 
 1. In-process structural checks that cannot crash (pure Python): for
    ``.tflite``, the flatbuffer identifier and every count, offset and index
-   (:func:`export.tflite_file.read_tflite`); for ``.keras``, the zip
+   (:func:`keras_seq.export.tflite_file.read_tflite`); for ``.keras``, the zip
    directory, sizes (no zip bombs), CRCs and the JSON config.
 2. A probe in a child process, which loads the model the way the caller is
    about to (LiteRT: load, allocate, invoke once on zeros, in a child forked
@@ -26,8 +26,8 @@ import sys
 import types
 import zipfile
 
-from export.errors import ModelFileError
-from export.tflite_file import read_tflite
+from keras_seq.export.errors import ModelFileError
+from keras_seq.export.tflite_file import read_tflite
 
 PROBE_MEMORY_BYTES = 8 << 30
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
@@ -76,7 +76,7 @@ def _probe_forked(target, args, what, timeout):
     global _forkserver
     if _forkserver is None:
         _forkserver = multiprocessing.get_context("forkserver")
-        _forkserver.set_forkserver_preload(["numpy", "ai_edge_litert.interpreter", "export.validate"])
+        _forkserver.set_forkserver_preload(["numpy", "ai_edge_litert.interpreter", "keras_seq.export.validate"])
     receiver, sender = _forkserver.Pipe(duplex=False)
     child = _forkserver.Process(target=_run_and_report, args=(target, tuple(args), sender), daemon=True)
     # multiprocessing would re-import the caller's __main__ script in the child
@@ -165,7 +165,7 @@ def check_tflite(data, probe=True, timeout=30):
         timeout: seconds the probe may take.
 
     Returns:
-        The parsed :class:`export.tflite_file.TFLiteFile`.
+        The parsed :class:`keras_seq.export.tflite_file.TFLiteFile`.
 
     Raises:
         ModelFileError: the file is corrupt, truncated or does not run.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demos import figures
+from keras_seq.demos import figures
 from keras_seq import cli
 
 
@@ -88,7 +88,7 @@ def test_digits_demo_fast_writes_models_metrics_and_figures(tmp_path, capsys):
 
 
 def test_a_saved_digit_model_loads_for_the_demo(tmp_path, trained_cnn, mnist_small):
-    from demos import model_files
+    from keras_seq.demos import model_files
 
     path = tmp_path / "mine.keras"
     trained_cnn.save(path)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demos import figures
+from keras_seq.demos import figures
 
 
 def test_save_png_writes_a_png_of_the_figure_size_atomically(tmp_path):

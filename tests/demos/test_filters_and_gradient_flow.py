@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from demos import figures, filters
-from demos.gradient_flow import run_gradient_flow
+from keras_seq.demos import figures, filters
+from keras_seq.demos.gradient_flow import run_gradient_flow
 
 
 def test_laplacian_on_the_lecture_example_gives_the_lecture_answer():

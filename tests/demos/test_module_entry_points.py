@@ -1,8 +1,8 @@
-"""``python -m demos.saliency`` / ``demos.occlusion``: one shared entry point."""
+"""``python -m keras_seq.demos.saliency`` / ``keras_seq.demos.occlusion``: one shared entry point."""
 
 import pytest
 
-from demos import occlusion, saliency
+from keras_seq.demos import occlusion, saliency
 from keras_seq.models import lenet5
 
 

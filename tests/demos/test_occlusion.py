@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from demos import figures
-from demos.occlusion import OcclusionSensitivity, map_correlation, occlusion_vs_gradient
-from demos.saliency import ink_contrast
+from keras_seq.demos import figures
+from keras_seq.demos.occlusion import OcclusionSensitivity, map_correlation, occlusion_vs_gradient
+from keras_seq.demos.saliency import ink_contrast
 
 
 def _corner_classifier(batch):

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from demos import figures, saliency
+from keras_seq.demos import figures, saliency
 
 
 def test_logits_model_gives_the_scores_before_the_softmax(trained_cnn, mnist_small):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export import EdgeModel
-from export.bundled_inputs import digits
-from export.digit_image import load_digit_image
+from keras_seq.export import EdgeModel
+from keras_seq.export.bundled_inputs import digits
+from keras_seq.export.digit_image import load_digit_image
 from keras_seq import cli
 from keras_seq.models import handwriting, lenet5
 

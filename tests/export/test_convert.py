@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from export import ConversionError, EdgeModel, op_report, parity, to_tflite
-from export.bundled_inputs import digits
+from keras_seq.export import ConversionError, EdgeModel, op_report, parity, to_tflite
+from keras_seq.export.bundled_inputs import digits
 from keras_seq.models import lenet5
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export.bundled_inputs import digits
-from export.digit_image import load_digit_image, mnist_style
+from keras_seq.export.bundled_inputs import digits
+from keras_seq.export.digit_image import load_digit_image, mnist_style
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from export import EdgeModel, ModelFileError, to_tflite
-from export.parity import keras_outputs
+from keras_seq.export import EdgeModel, ModelFileError, to_tflite
+from keras_seq.export.parity import keras_outputs
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from export import EdgeModel, op_report, parity, to_tflite
-from export.parity import keras_outputs
+from keras_seq.export import EdgeModel, op_report, parity, to_tflite
+from keras_seq.export.parity import keras_outputs
 from keras_seq.layers import LSTM, Bidirectional, Elman
 
 ROWS, COLS, UNITS = 28, 28, 16
@@ -124,7 +124,7 @@ def test_fuse_lstm_false_gives_the_keras_3_loop(rows):
 
 
 def test_the_digits_rnn_model_exports_fused_and_matches_keras():
-    from export.bundled_inputs import digits
+    from keras_seq.export.bundled_inputs import digits
     from keras_seq.models import digits_rnn
 
     model = digits_rnn(units=UNITS)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from export import EdgeModel, op_report, parity, to_tflite
-from export.bundled_inputs import word_samples, words
+from keras_seq.export import EdgeModel, op_report, parity, to_tflite
+from keras_seq.export.bundled_inputs import word_samples, words
 from keras_seq.models import handwriting
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from export import EdgeModel, op_report, parity, to_tflite
-from export.bundled_inputs import digits
-from export.errors import ConversionError
+from keras_seq.export import EdgeModel, op_report, parity, to_tflite
+from keras_seq.export.bundled_inputs import digits
+from keras_seq.export.errors import ConversionError
 from keras_seq.layers import LSTM, Elman
 
 

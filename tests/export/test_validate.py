@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from export import ModelFileError, check_tflite, load_keras_model, to_tflite
-from export.tflite_file import read_tflite
+from keras_seq.export import ModelFileError, check_tflite, load_keras_model, to_tflite
+from keras_seq.export.tflite_file import read_tflite
 
 MUTANTS = 200
 
@@ -21,7 +21,7 @@ FUZZ = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from export import EdgeModel, ModelFileError
+    from keras_seq.export import EdgeModel, ModelFileError
     original = open(sys.argv[1], "rb").read()
     rng = np.random.default_rng(int(sys.argv[2]))
     mutants = []
@@ -97,7 +97,7 @@ def test_the_probes_turn_native_crashes_and_hangs_into_errors():
     import signal
     import time
 
-    from export import validate
+    from keras_seq.export import validate
 
     with pytest.raises(ModelFileError, match="crashed .*SIGSEGV"):
         validate._probe_forked(signal.raise_signal, (signal.SIGSEGV,), "TFLite model", 30)

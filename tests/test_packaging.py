@@ -1,0 +1,73 @@
+"""What gets installed: one top-level import, ``keras_seq``, and lower packages that never load upper ones."""
+
+import pathlib
+import subprocess
+import sys
+import venv
+import zipfile
+
+import pytest
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run_python(python, code, cwd):
+    return subprocess.run([str(python), "-c", code], cwd=cwd, capture_output=True, text=True)
+
+
+def test_core_packages_never_load_export_or_demos(tmp_path):
+    code = ("import sys, keras_seq.layers, keras_seq.training, keras_seq.models, keras_seq.datasets; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
+            "(['keras_seq', 'export'], ['keras_seq', 'demos'])))")
+    result = run_python(sys.executable, code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(out), str(REPOSITORY)], check=True, capture_output=True)
+    (path,) = out.glob("keras_seq-*.whl")
+    return path
+
+
+def test_wheel_holds_keras_seq_only(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        top_level = next(n for n in names if n.endswith("top_level.txt"))
+        assert archive.read(top_level).decode().split() == ["keras_seq"]
+    packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert packages == {"keras_seq"}
+    for module in ("keras_seq/export/convert.py", "keras_seq/demos/command.py",
+                   "keras_seq/datasets/data/mnist.npz"):
+        assert module in names
+
+
+def test_wheel_installs_keras_seq_export_and_no_export_package(wheel, tmp_path):
+    # The fresh venv sees this interpreter's packages (TensorFlow and the rest)
+    # beneath its own site-packages, where the wheel goes; its own copy wins.
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    "--disable-pip-version-check", str(wheel)], check=True, capture_output=True)
+    code = ("import keras_seq.export, keras_seq.demos.command, pathlib; "
+            "print(pathlib.Path(keras_seq.export.__file__).parent.parent == "
+            "pathlib.Path(keras_seq.demos.command.__file__).parent.parent, keras_seq.export.__file__)")
+    result = run_python(python, code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    same_root, location = result.stdout.split()
+    assert same_root == "True" and str(env_dir) in location
+    for shadowed in ("export", "demos"):
+        result = run_python(python, f"import {shadowed}", cwd=tmp_path)
+        assert result.returncode != 0 and "No module named" in result.stderr
+
+
+def test_a_users_export_module_does_not_shadow_ours(tmp_path):
+    (tmp_path / "export.py").write_text("raise RuntimeError('the user file was imported')\n")
+    code = "import keras_seq.export; print(keras_seq.export.EdgeModel.__name__)"
+    result = run_python(sys.executable, code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "EdgeModel"
