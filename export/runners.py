@@ -10,10 +10,12 @@ quantization, batching and padding are :class:`EdgeModel`'s.
   (what its accelerators and LiteRT.js are built on); fixed shapes only.
 """
 
+import weakref
+
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from keras_seq.export.native_log import captured_stderr
+from keras_seq.export.native_log import captured_stderr, silence_native_teardown
 
 
 class InterpreterRunner:
@@ -79,9 +81,19 @@ class CompiledModelRunner:
         from ai_edge_litert.options import Options
 
         options = Options(cpu_options=CpuOptions(num_threads=num_threads or 0))
+        silence_native_teardown()
+        details = Interpreter(model_content=data)  # for the quantization parameters only
+        self.input_detail = details.get_input_details()[0]
+        self.output_details = details.get_output_details()
+        # LiteRT sets up its environment and accelerators on the first run:
+        # load and run once on zeros here, with its log captured.
         with captured_stderr() as log:
             try:
                 self._model = CompiledModel.from_buffer(data, options=options)
+                self._inputs = self._model.create_input_buffers(0)
+                self._outputs = self._model.create_output_buffers(0)
+                shape = tuple(int(d) for d in self.input_detail["shape"])
+                self.run(np.zeros(shape, self.input_detail["dtype"]))
             except Exception as error:  # LiteRT raises RuntimeError with little detail
                 failure = error
             else:
@@ -89,11 +101,8 @@ class CompiledModelRunner:
         if failure is not None:
             errors = log.lines("ERROR") or [str(failure)]
             raise ValueError(f"LiteRT's CompiledModel cannot load this file: {errors[-1].strip()}") from failure
-        details = Interpreter(model_content=data)  # for the quantization parameters only
-        self.input_detail = details.get_input_details()[0]
-        self.output_details = details.get_output_details()
-        self._inputs = self._model.create_input_buffers(0)
-        self._outputs = self._model.create_output_buffers(0)
+        # Released when this runner goes, or at exit before Python tears down.
+        self.close = weakref.finalize(self, _release, self._model, self._inputs, self._outputs)
 
     def run(self, x, variables=()):
         self._inputs[0].write(np.ascontiguousarray(x))
@@ -106,3 +115,14 @@ class CompiledModelRunner:
 
     def reset_state(self):
         """Nothing to reset: a file ``CompiledModel`` loads keeps no state between runs."""
+
+
+def _release(model, *buffers):
+    """Free a compiled model, its buffers and its LiteRT environment, whose teardown logs."""
+    with captured_stderr():
+        for buffer in (b for group in buffers for b in group):
+            buffer.destroy()
+        environment = model.environment
+        model.close()
+        environment.close()
+        del model, environment
