@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+from keras_seq import arguments
+
 DEFAULT_EPOCHS = 2
 FAST = {"train_images": 1000, "test_images": 300, "latency_runs": 20, "smoothgrad_samples": 5}
 FULL = {"train_images": None, "test_images": None, "latency_runs": 200, "smoothgrad_samples": 10}
@@ -144,8 +146,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
 
     settings = FAST if fast else FULL
     epochs = epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    arguments.positive_int(epochs, "epochs")
     out = pathlib.Path(out)
     progress = progress or Progress(total=6)
 

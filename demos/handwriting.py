@@ -31,6 +31,8 @@ import sys
 
 import numpy as np
 
+from keras_seq import arguments
+
 DEFAULT_EPOCHS = 3
 FAST = {"train_words": 200, "test_words": 30, "explained_words": 2,
         "model": {"units": 16, "filters": (8, 8), "features": 16}}
@@ -95,8 +97,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
 
     settings = FAST if fast else FULL
     epochs = epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    arguments.positive_int(epochs, "epochs")
     out = pathlib.Path(out)
     progress = progress or Progress(total=5)
     model = model_files.load_handwriting_model(model_path) if model_path is not None else None
