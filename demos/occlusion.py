@@ -203,13 +203,10 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
 
 def main(argv=None):
     """``python -m keras_seq.demos.occlusion --model FILE [--out DIR] [--count N] [--verbose]``."""
-    import sys
-
     from keras_seq.demos.model_files import digit_model_main
-    from keras_seq.quiet_output import quiet_native_output
+    from keras_seq.quiet_output import quiet_unless_verbose_in
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    with quiet_native_output(verbose="--verbose" in argv):
+    with quiet_unless_verbose_in(argv):
         return digit_model_main(argv, "python -m keras_seq.demos.occlusion", main.__doc__, 4, _explain)
 
 

@@ -65,6 +65,16 @@ def quiet_native_output(verbose=False):
                 raise
 
 
+def quiet_unless_verbose_in(argv=None):
+    """:func:`quiet_native_output` for a command line (default ``sys.argv[1:]``) that may hold ``--verbose``.
+
+    For entry points whose parser is built further down; the parser must
+    accept ``--verbose`` too.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    return quiet_native_output(verbose="--verbose" in argv)
+
+
 def _is_clean_exit(error):
     return isinstance(error, KeyboardInterrupt) or (
         isinstance(error, SystemExit) and error.code in (None, 0)

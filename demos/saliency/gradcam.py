@@ -29,12 +29,7 @@ class GradCAMPlusPlus:
         layer: name of the feature-map layer; defaults to the last layer with
             a (batch, H, W, C) output with H, W > 1.
 
-    Call arguments:
-        images: (N, H, W, C) float32 batch (or one image).
-        classes: N class indices to explain.
-
-    Returns:
-        (N, H, W) maps in [0, 1].
+    Called like :class:`VanillaSaliency`: ``(images, classes) -> (N, H, W)`` maps in [0, 1].
     """
 
     name = "gradcam++"

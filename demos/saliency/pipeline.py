@@ -1,7 +1,6 @@
 """Every saliency method on a batch of digits, their figures, and ``python -m keras_seq.demos.saliency``."""
 
 import pathlib
-import sys
 
 import numpy as np
 
@@ -11,7 +10,7 @@ from keras_seq.demos.saliency.image_batch import check_images_and_classes
 from keras_seq.demos.saliency.scorecam import ScoreCAM
 from keras_seq.demos.saliency.smoothgrad import SmoothGrad
 from keras_seq.demos.saliency.vanilla import VanillaSaliency
-from keras_seq.quiet_output import quiet_native_output
+from keras_seq.quiet_output import quiet_unless_verbose_in
 
 METHODS = {cls.name: cls for cls in (VanillaSaliency, SmoothGrad, GradCAMPlusPlus, ScoreCAM)}
 
@@ -62,8 +61,7 @@ def main(argv=None):
     """``python -m keras_seq.demos.saliency --model FILE [--out DIR] [--count N] [--verbose]``."""
     from keras_seq.demos.model_files import digit_model_main
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-    with quiet_native_output(verbose="--verbose" in argv):
+    with quiet_unless_verbose_in(argv):
         return digit_model_main(argv, "python -m keras_seq.demos.saliency", main.__doc__, 8, _explain)
 
 

@@ -29,12 +29,7 @@ class ScoreCAM:
         layer: name of the feature-map layer (default: as :class:`GradCAMPlusPlus`).
         batch_size: masked inputs per forward pass (>= 1).
 
-    Call arguments:
-        images: (N, H, W, C) float32 batch (or one image).
-        classes: N class indices to explain.
-
-    Returns:
-        (N, H, W) maps in [0, 1].
+    Called like :class:`VanillaSaliency`: ``(images, classes) -> (N, H, W)`` maps in [0, 1].
     """
 
     name = "scorecam"

@@ -20,12 +20,7 @@ class SmoothGrad:
         noise: noise level relative to the image's value range (> 0).
         seed: seed of the noise, so maps are reproducible.
 
-    Call arguments:
-        images: (N, H, W, C) float32 batch (or one image).
-        classes: N class indices to explain.
-
-    Returns:
-        (N, H, W) maps in [0, 1].
+    Called like :class:`VanillaSaliency`: ``(images, classes) -> (N, H, W)`` maps in [0, 1].
     """
 
     name = "smoothgrad"
