@@ -59,8 +59,7 @@ def quiet_native_output(verbose=False):
             try:
                 yield
             except BaseException as error:
-                failed = not _is_clean_exit(error)
-                if failed:
+                if not _is_clean_exit(error):
                     _replay(native_log)
                 raise
 
@@ -86,9 +85,9 @@ def _redirected_descriptors(target):
     """Point descriptors 1 and 2 at ``target``; Python's own streams keep the originals."""
     for stream in (sys.stdout, sys.stderr):
         _flush(stream)
-    saved = {fd: os.dup(fd) for fd in (1, 2)}
-    streams = {"stdout": _stream_on(sys.stdout, 1, saved[1]), "stderr": _stream_on(sys.stderr, 2, saved[2])}
+    streams = {"stdout": _stream_on(sys.stdout, 1), "stderr": _stream_on(sys.stderr, 2)}
     originals = {name: getattr(sys, name) for name in streams}
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
     try:
         for fd in (1, 2):
             os.dup2(target, fd)
@@ -101,21 +100,24 @@ def _redirected_descriptors(target):
             if stream is not None:
                 _flush(stream)
                 setattr(sys, name, originals[name])
-                stream.close()  # closefd=False: the duplicate is closed below
         for fd, copy in saved.items():
             os.dup2(copy, fd)
             os.close(copy)
 
 
-def _stream_on(stream, fd, copy):
-    """A text stream like ``stream`` on descriptor ``copy``; None when ``stream`` does not write to ``fd``."""
+def _stream_on(stream, fd):
+    """A text stream like ``stream`` on a duplicate of ``fd``; None when ``stream`` does not write to ``fd``.
+
+    The stream is left open afterwards (it closes when the last reference
+    goes): a logging handler made inside the block keeps writing where the
+    user sees it, not into a closed file.
+    """
     try:
         if stream is None or stream.fileno() != fd:
             return None
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
-    return open(copy, "w", buffering=1, encoding=stream.encoding, errors=stream.errors,  # noqa: SIM115
-                closefd=False)
+    return open(os.dup(fd), "w", buffering=1, encoding=stream.encoding, errors=stream.errors)
 
 
 def _replay(native_log):

@@ -12,10 +12,12 @@ from keras_seq import quiet_output
 
 # What C++ code, a child process and our own code write inside the block.
 PROGRAM = textwrap.dedent("""
-    import os, subprocess, sys, warnings
+    import logging, os, subprocess, sys, warnings
     from keras_seq.quiet_output import quiet_native_output
 
     with quiet_native_output(verbose={verbose}):
+        late = logging.getLogger("late")
+        late.addHandler(logging.StreamHandler())  # takes sys.stderr as it is inside the block
         os.write(1, b"NATIVE-OUT\\n")
         os.write(2, b"NATIVE-ERR\\n")
         subprocess.run([sys.executable, "-c", "import os; os.write(2, b'CHILD-ERR\\\\n')"], check=True)
@@ -26,6 +28,7 @@ PROGRAM = textwrap.dedent("""
             raise RuntimeError("OURS-CRASH")
     print("AFTER-OUT")
     os.write(2, b"AFTER-NATIVE\\n")
+    late.warning("LATE-LOG")
 """)
 
 
@@ -42,6 +45,7 @@ def test_native_writes_are_hidden_and_ours_are_not():
     for hidden in ("NATIVE-OUT", "NATIVE-ERR", "CHILD-ERR"):
         assert hidden not in result.stdout + result.stderr
     assert "AFTER-NATIVE" in result.stderr  # the descriptors are back after the block
+    assert "LATE-LOG" in result.stderr and "Logging error" not in result.stderr  # a handler made inside still works
 
 
 def test_verbose_hides_nothing():
