@@ -4,6 +4,7 @@ import pathlib
 
 import numpy as np
 
+from keras_seq import arguments
 from keras_seq.demos.saliency.figures import draw_method_figure
 from keras_seq.demos.saliency.gradcam import GradCAMPlusPlus
 from keras_seq.demos.saliency.image_batch import check_images_and_classes
@@ -40,9 +41,8 @@ def explain_digits(model, images, labels, out=None, methods=tuple(METHODS), mode
         A dict: ``predicted`` (N,) classes, and for each method its (N, 28, 28)
         maps of the *predicted* class, ``paths`` the written figures.
     """
-    unknown = [name for name in methods if name not in METHODS]
-    if unknown:
-        raise ValueError(f"methods {unknown} are unknown; choose from {list(METHODS)}")
+    for name in methods:
+        arguments.choice(name, "methods", tuple(METHODS))
     labels = np.asarray(labels)
     images, labels = check_images_and_classes(model, images, labels)
     predicted = np.argmax(model.predict(images, verbose=0), axis=-1)
