@@ -119,8 +119,15 @@ def tf_keras_export(model, folder):
 
 
 def stock_file(model, shape):
-    """The stock converter's file for ``model`` at a fixed input ``shape`` (batch included)."""
-    serve = tf.function(lambda x: model(x, training=False))
+    """The stock converter's file for ``model`` (its layers traced as they are, weights
+    frozen as constants) at a fixed input ``shape``, batch included."""
+    values = [(v, tf.constant(keras.ops.convert_to_numpy(v.value))) for v in model.variables]
+
+    def call(x):
+        with keras.StatelessScope(state_mapping=values):
+            return model(x, training=False)
+
+    serve = tf.function(call)
     concrete = serve.get_concrete_function(tf.TensorSpec(shape, tf.float32))
     return tf.lite.TFLiteConverter.from_concrete_functions([concrete], model).convert()
 
