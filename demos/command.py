@@ -12,8 +12,9 @@ DEMOS = {
     "handwriting": ("keras_seq.demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
     "filters": ("keras_seq.demos.filters", "the lecture's filter bank with padding and stride variants"),
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
+    "web": ("keras_seq.demos.web", "the .tflite files in a browser page with LiteRT.js: draw a digit, read a word"),
 }
-TRAINED = ("digits", "handwriting")
+TRAINED = ("digits", "handwriting", "web")
 
 
 def add_arguments(parser, name=None):
@@ -28,6 +29,10 @@ def add_arguments(parser, name=None):
                         help="tiny training and few test images: a smoke run in seconds")
     parser.add_argument("--model", default=None,
                         help="a saved .keras model to use instead of training (digits, handwriting)")
+    if name in (None, "web"):
+        from keras_seq.demos.web import add_web_arguments
+
+        add_web_arguments(parser)
 
 
 def run(args):
@@ -52,6 +57,10 @@ def run(args):
     options = {"out": out, "fast": args.fast}
     if name in TRAINED:
         options.update(epochs=args.epochs, model_path=args.model)
+    if hasattr(args, "port"):  # the web options are parsed for NAME and for web
+        from keras_seq.demos.web import web_options
+
+        options.update(web_options(args, name))
     module.run_demo(**options)
     print(f"everything is in {out.resolve()}")
     return 0
