@@ -66,7 +66,7 @@ export class DigitPanel {
     const finish = (event) => {
       if (!drawing) return;
       drawing = false;
-      this.canvas.releasePointerCapture(event.pointerId);
+      if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
       this.update();
     };
     this.canvas.addEventListener('pointerup', finish);

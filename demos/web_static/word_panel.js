@@ -8,6 +8,7 @@ import { drawDiverging, drawGrey } from './digit_panel.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 const HEIGHT = 16, WIDTH = 8, CLASSES = LETTERS.length;
+const SCALE = 3;   // screen pixels per letter pixel
 
 /** Letter images from hex strings (16x8 bits, row-major, four pixels per hex digit). */
 export function decodeLetters(hexLetters) {
@@ -81,7 +82,8 @@ export class WordPanel {
     letters.forEach((pixels, t) => pixels.forEach((v, i) => {
       stripValues[Math.floor(i / WIDTH) * WIDTH * n + t * WIDTH + (i % WIDTH)] = v;
     }));
-    this.strip.width = WIDTH * n * 4;
+    this.strip.width = WIDTH * n * SCALE;
+    this.strip.height = HEIGHT * SCALE;
     drawGrey(this.strip, stripValues, HEIGHT, WIDTH * n);
 
     const saliencyStart = performance.now();
@@ -89,8 +91,8 @@ export class WordPanel {
     const saliencyMs = performance.now() - saliencyStart;
     this.saliency.replaceChildren(...maps.map((map, t) => {
       const row = document.createElement('canvas');
-      row.width = WIDTH * n * 4;
-      row.height = HEIGHT * 4;
+      row.width = WIDTH * n * SCALE;
+      row.height = HEIGHT * SCALE;
       row.title = `what decided letter ${t + 1} ('${LETTERS[predicted[t]]}')`;
       drawDiverging(row, map, HEIGHT, WIDTH * n);
       return row;

@@ -223,16 +223,14 @@ def test_works_on_a_phone_sized_screen(browser, served):
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     box = phone.get_by_test_id("digit-canvas").bounding_box()
     assert box["width"] <= 375 and box["width"] >= 200
-    # a touch stroke, as pointer events from a finger
-    phone.evaluate("""([x0, y0, x1, y1]) => {
-        const canvas = document.querySelector('[data-testid=digit-canvas]');
-        const send = (type, x, y) => canvas.dispatchEvent(new PointerEvent(type, {pointerId: 7,
-            pointerType: 'touch', clientX: x, clientY: y, bubbles: true, isPrimary: true}));
-        send('pointerdown', x0, y0);
-        for (let k = 1; k <= 10; k++) send('pointermove', x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10);
-        send('pointerup', x1, y1);
-    }""", [box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"],
-           box["x"] + 0.5 * box["width"], box["y"] + 0.85 * box["height"]])
+    # a finger stroke: real touch events through the DevTools protocol
+    touch = context.new_cdp_session(phone)
+    x = box["x"] + 0.5 * box["width"]
+    ys = [box["y"] + f * box["height"] for f in np.linspace(0.15, 0.85, 12)]
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
+    for y in ys[1:]:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     phone.wait_for_function("document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'")
     assert phone.get_by_test_id("digit-prediction").inner_text().isdigit()
     context.close()
