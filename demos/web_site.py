@@ -111,6 +111,13 @@ def export_models(digit_model, word_model, representative_digits, folder, max_le
     return {name: write_bytes(data, folder / f"{name}.tflite") for name, data in files.items()}
 
 
+def shipped_words(words, count):
+    """The first ``count`` words of ``words`` with different transcriptions (the page's word list)."""
+    from keras_seq.demos.handwriting import distinct_words
+
+    return words.subset(np.asarray(distinct_words(words.texts, count), dtype=int))
+
+
 def build_site(folder, digit_model, word_model, representative_digits, words, max_length=None,
                word_count=WORD_COUNT, cache=None):
     """Write the whole site into ``folder`` (created if needed) and return its files by name.
@@ -122,7 +129,8 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
             either form (see :func:`keras_seq.models.handwriting.letters_in_batch`).
         representative_digits: (N, 28, 28, 1) float32 digits to calibrate int8.
         words: held-out :class:`keras_seq.datasets.ocr_words.Words`; the first
-            ``word_count`` are shipped.
+            ``word_count`` with different transcriptions are shipped
+            (:func:`shipped_words`).
         max_length: the word model's fixed length (default: the longest word of ``words``).
         cache: where ``npm ci`` may install LiteRT.js when the package folder
             is read-only (default: ``folder/../web-npm``).
@@ -135,7 +143,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
     word_count = positive_int(word_count, "word_count")
     if len(words) == 0:
         raise ValueError("words is empty; the handwriting panel needs at least one held-out word")
-    words = words.subset(np.arange(min(word_count, len(words))))
+    words = shipped_words(words, word_count)
     longest = int(words.lengths.max())
     max_length = longest if max_length is None else positive_int(max_length, "max_length")
     if max_length < longest:

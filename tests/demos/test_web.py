@@ -57,7 +57,7 @@ def site(tmp_path_factory, trained_cnn, mnist_small, word_data):
     import keras
 
     from keras_seq.demos.handwriting import train_handwriting
-    from keras_seq.demos.web_site import build_site
+    from keras_seq.demos.web_site import build_site, shipped_words
 
     keras.utils.set_random_seed(3)
     train, test = word_data
@@ -66,7 +66,7 @@ def site(tmp_path_factory, trained_cnn, mnist_small, word_data):
                               verbose=0)
     folder = tmp_path_factory.mktemp("web") / "web"
     paths = build_site(folder, trained_cnn, words, mnist_small[0][:200], test, word_count=20)
-    return {"folder": folder, "paths": paths, "word_model": words, "test": test.subset(np.arange(20)),
+    return {"folder": folder, "paths": paths, "word_model": words, "test": shipped_words(test, 20),
             "max_length": json.loads(paths["config"].read_text())["maxLength"]}
 
 
