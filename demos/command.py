@@ -14,7 +14,7 @@ DEMOS = {
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
     "web": ("keras_seq.demos.web", "the .tflite files in a browser page with LiteRT.js: draw a digit, read a word"),
 }
-TRAINED = ("digits", "handwriting", "web")
+TRAINED = ("digits", "handwriting")
 
 
 def add_arguments(parser, name=None):

@@ -4,7 +4,8 @@
 
 1. uses the digit model ``DIR/model.keras`` and the word model
    ``DIR/handwriting.keras`` (written by ``keras-seq demo digits`` and
-   ``keras-seq demo handwriting``), training them as those demos do when absent;
+   ``keras-seq demo handwriting``), training them as those demos do when
+   absent (``--fast``: their tiny smoke-run training);
 2. writes a self-contained static site into ``DIR/web/`` (see
    :mod:`keras_seq.demos.web_site`): the page, LiteRT.js and its WebAssembly
    (installed from npm with ``npm ci`` when missing), the digit model as
@@ -94,16 +95,15 @@ def word_model(out, epochs, fast, progress):
     return model, test
 
 
-def run_demo(out, epochs=None, fast=False, model_path=None, port=DEFAULT_PORT, open_browser=True,
-             build_only=False, progress=None):
+def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True, build_only=False,
+             progress=None):
     """Build the site into ``out/web`` and serve it (see the module docstring).
 
     Args:
         out: an existing writable folder (models are read from and saved to it).
-        epochs: training epochs when a model must be trained.
+        epochs: training epochs when a model must be trained (default: the
+            digits and handwriting demos' own).
         fast: tiny training when a model must be trained (a smoke run).
-        model_path: not used by this demo (it reads both models from ``out``);
-            anything but ``None`` is refused.
         port: port on 127.0.0.1, 0 for any free one.
         open_browser: open the page in the default browser.
         build_only: write the site and return without serving.
@@ -117,9 +117,6 @@ def run_demo(out, epochs=None, fast=False, model_path=None, port=DEFAULT_PORT, o
     from keras_seq.demos.web_server import SiteServer
     from keras_seq.demos.web_site import build_site
 
-    if model_path is not None:
-        raise ValueError(f"--model {model_path!r} does not apply to the web demo: it uses model.keras and "
-                         "handwriting.keras in --out (training them when absent)")
     positive_int(epochs, "epochs", allow_none=True)
     integer(port, "port", minimum=0, maximum=65535)
     open_browser, build_only = boolean(open_browser, "open_browser"), boolean(build_only, "build_only")

@@ -25,19 +25,21 @@ def test_web_options_reach_run_demo(monkeypatch, tmp_path):
     args = parse(["web", "--out", str(tmp_path), "--port", "0", "--no-browser", "--build-only", "--fast"])
     assert command.run(args) == 0
     assert seen["port"] == 0 and seen["open_browser"] is False and seen["build_only"] is True
-    assert seen["fast"] is True and seen["model_path"] is None
+    assert seen["fast"] is True and "model_path" not in seen
 
 
 def test_web_options_are_refused_for_other_demos(tmp_path):
     args = parse(["filters", "--out", str(tmp_path), "--build-only"])
     with pytest.raises(ValueError, match="apply to the web demo only"):
         command.run(args)
+    args = parse(["web", "--out", str(tmp_path), "--model", "m.keras"])
+    with pytest.raises(ValueError, match="--epochs and --model apply to digits and handwriting only"):
+        command.run(args)
 
 
 @pytest.mark.parametrize("options, message", [
     ({"port": 70000}, "port=70000"),
     ({"port": -1}, "port=-1"),
-    ({"model_path": "x.keras"}, "does not apply to the web demo"),
     ({"build_only": "yes"}, "build_only='yes'"),
     ({"epochs": 0}, "epochs=0"),
 ])
