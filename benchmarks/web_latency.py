@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from keras_seq import export  # noqa: E402
 from keras_seq.datasets import mnist, ocr_words  # noqa: E402
 from keras_seq.demos.web_server import SiteServer  # noqa: E402
-from keras_seq.demos.web_site import WORD_COUNT, build_site, fixed_length_word_model, shipped_words  # noqa: E402
+from keras_seq.demos.web_site import WORD_COUNT, build_site, shipped_words  # noqa: E402
 from keras_seq.models import handwriting, lenet5  # noqa: E402
 from keras_seq.models.handwriting import _reader, letters_in_batch  # noqa: E402
 
@@ -96,7 +96,7 @@ def main(argv=None):
     folder = tempfile.mkdtemp(prefix="web-latency-")
     paths = build_site(os.path.join(folder, "web"), digits, words, representative, test)
     length = int(shipped_words(test, WORD_COUNT).lengths.max())
-    old = export.to_tflite(fixed_length_word_model(conv3d_form(words), length), batch_size=1, fuse_lstm=False)
+    old = export.to_tflite(conv3d_form(words), batch_size=1, max_length=length)
     old_path = os.path.join(folder, "web", "models", "handwriting_conv3d.tflite")
     with open(old_path, "wb") as stream:
         stream.write(old)

@@ -79,14 +79,6 @@ def node_modules(cache):
     return folder / "node_modules"
 
 
-def fixed_length_word_model(model, length):
-    """The word model with a static input (1, length, 16, 8, 1), the shape LiteRT.js runs."""
-    import keras
-
-    letters = keras.Input(shape=(length,) + tuple(model.inputs[0].shape[2:]), batch_size=1, name="letters")
-    return keras.Model(letters, model(letters), name=model.name)
-
-
 def letter_hex(image):
     """A 16x8 0/1 letter as 32 hex digits (row-major, four pixels per digit, first pixel highest)."""
     bits = (np.asarray(image).reshape(-1) > 0).astype(np.uint8).reshape(-1, 4)
@@ -100,13 +92,12 @@ def export_models(digit_model, word_model, representative_digits, folder, max_le
     from keras_seq.models.handwriting import letters_in_batch
 
     folder = pathlib.Path(folder)
-    word_model = fixed_length_word_model(letters_in_batch(word_model), max_length)
     files = {
         "digits_float32": export.to_tflite(digit_model, batch_size=1),
         "digits_int8": export.to_tflite(digit_model, quantization="int8", batch_size=1,
                                         representative_data=np.asarray(representative_digits, np.float32)),
-        # A WHILE loop at a fixed length: LiteRT.js refuses the fused LSTM op.
-        "handwriting": export.to_tflite(word_model, batch_size=1, fuse_lstm=False),
+        # LiteRT.js runs static shapes and no fused LSTM: the default loop lowering at one length.
+        "handwriting": export.to_tflite(letters_in_batch(word_model), batch_size=1, max_length=max_length),
     }
     return {name: write_bytes(data, folder / f"{name}.tflite") for name, data in files.items()}
 
