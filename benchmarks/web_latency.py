@@ -6,7 +6,8 @@ serves it on 127.0.0.1 and drives Debian's chromium with Playwright:
 - page load: navigation until every model is compiled and the first word is
   read (``kerasSeqDemo.ready``), in a fresh browser context each time;
 - per inference: ``runs`` calls of one model on one input inside the page
-  (tensor in, run, probabilities out), the median of batches of ten, for the digit
+  (tensor in, run, probabilities out): the median single run and the median
+  of batches of ten, for the digit
   model (float32, int8) and the word model in its current form (letters
   folded into the batch, Conv2D) and in the old per-letter Conv3D form with
   the same weights; LiteRT's Python interpreter runs the same files in the

@@ -3,7 +3,8 @@
 Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
 on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
 OCR words, fold 0 held out), ``filters`` (the lecture's named kernels with
-padding and stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
+padding and stride), ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM) and
+``web`` (the ``.tflite`` files in a browser page with LiteRT.js).
 The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
 """
 
