@@ -4,18 +4,31 @@ that builds its own cell from the layer's arguments."""
 from keras_seq.layers.recurrent import Recurrent
 
 
+def cell_property(name):
+    """A read-only attribute of a sequence layer that reads its cell's."""
+    return property(lambda layer: getattr(layer.cell, name), doc=f"``cell.{name}``")
+
+
 class CellSequence(Recurrent):
     """A :class:`Recurrent` over a cell made from the layer's own arguments.
 
     Subclasses set ``cell_class``, ``cell_name`` and ``cell_arguments`` (the
     cell's keyword arguments the layer accepts); the layer's config is flat
     (``units`` and those arguments beside the loop's), as in Keras's
-    ``SimpleRNN`` and ``LSTM``.
+    ``SimpleRNN`` and ``LSTM``. Each of them, and ``units``, is also a
+    read-only attribute of the layer that reads the cell's (``layer.units``,
+    ``layer.kernel_initializer``, ...), as Keras's layers have.
     """
 
     cell_class = None
     cell_name = None
     cell_arguments = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("units",) + tuple(cls.cell_arguments):
+            if name not in cls.__dict__:
+                setattr(cls, name, cell_property(name))
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_seq.layers.lstm_cell import tanh_gradient
+from keras_seq.layers.activation_gradients import tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
 
