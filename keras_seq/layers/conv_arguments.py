@@ -1,11 +1,15 @@
-"""Checks for the geometry arguments of a 2-D convolution: kernel size, stride, padding.
+"""The geometry of a 2-D convolution or pooling window: checks for kernel
+size, stride and padding, explicit padding, and the output shape.
 
-The lecture's sizes: an ``n x n`` image, ``k x k`` kernel, padding ``p`` zeros
-on each side and stride ``s`` give an output of ``floor((n + 2p - k) / s) + 1``
-rows and columns.
+The sizes (LeCun et al. 1998; Dumoulin & Visin 2016, "A guide to convolution
+arithmetic"): an ``n x n`` image, ``k x k`` kernel, padding ``p`` zeros on each
+side and stride ``s`` give an output of ``floor((n + 2p - k) / s) + 1`` rows
+and columns.
 """
 
 import numbers
+
+from keras import ops
 
 
 def pair(value, name, minimum):
@@ -62,6 +66,29 @@ def output_length(length, kernel, stride, padding):
         return -(-length // stride)
     pad = 0 if padding == "valid" else padding
     return (length + 2 * pad - kernel) // stride + 1
+
+
+def padded(inputs, padding):
+    """``(inputs, mode)`` for ``ops.conv``: an int/pair padding adds its zeros
+    to (batch, rows, cols, channels) inputs here and runs ``"valid"``."""
+    if isinstance(padding, str):
+        return inputs, padding
+    rows, cols = padding
+    return ops.pad(inputs, [[0, 0], [rows, rows], [cols, cols], [0, 0]]), "valid"
+
+
+def output_shape(input_shape, window, strides, padding, channels):
+    """(batch, rows, cols, ``channels``) out of a ``window`` (rows, cols)
+    sliding by ``strides`` over a (batch, rows, cols, _) input, ``padding``
+    checked by :func:`padding_argument`."""
+    batch, rows, cols = input_shape[:3]
+    pads = (padding, padding) if isinstance(padding, str) else padding
+    return (
+        batch,
+        output_length(rows, window[0], strides[0], pads[0]),
+        output_length(cols, window[1], strides[1], pads[1]),
+        channels,
+    )
 
 
 def is_int(value):

@@ -71,12 +71,8 @@ class Subsampling2D(keras.layers.Layer):
         return self.activation(means * coefficient + ops.cast(self.bias, means.dtype))
 
     def compute_output_shape(self, input_shape):
-        batch, rows, cols, maps = input_shape
-        return (
-            batch,
-            conv_arguments.output_length(rows, self.pool_size[0], self.strides[0], "valid"),
-            conv_arguments.output_length(cols, self.pool_size[1], self.strides[1], "valid"),
-            maps,
+        return conv_arguments.output_shape(
+            input_shape, self.pool_size, self.strides, "valid", input_shape[-1]
         )
 
     def get_config(self):
