@@ -1,6 +1,8 @@
 """The base of the named sequence layers (``Elman``, ``LSTM``): a :class:`Recurrent`
 that builds its own cell from the layer's arguments."""
 
+import keras
+
 from keras_seq.layers.recurrent import Recurrent
 
 
@@ -65,6 +67,7 @@ class CellSequence(Recurrent):
         cell_config = config.pop("cell")["config"]
         config["units"] = cell_config["units"]
         config.update({k: cell_config[k] for k in self.cell_arguments})
+        config["activity_regularizer"] = keras.regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
