@@ -8,6 +8,10 @@ layout may change between releases). Should a Keras release drop it from those
 bases, :class:`FallbackDropoutRNNCell` keeps the same behaviour for our layers
 (one mask per sequence), and only Keras's own ``RNN`` layer would draw our
 cells' masks per step.
+
+:func:`prepare_dropout_masks` and :func:`reset_dropout_masks` draw and drop
+a call's masks, for one cell or a ``keras.layers.StackedRNNCells``, as
+``keras.layers.RNN`` does around its loop.
 """
 
 import keras
@@ -59,3 +63,26 @@ def keras_dropout_mixin(cell_class=keras.layers.SimpleRNNCell):
 
 
 DropoutRNNCell = keras_dropout_mixin()
+
+
+def prepare_dropout_masks(cell, step_input, states):
+    """Draw this call's dropout masks before the loop, as ``keras.layers.RNN``;
+    in a stack each cell's masks are drawn for the inputs it receives."""
+    if isinstance(cell, DropoutRNNCell):
+        first = keras.tree.flatten(states)[0]
+        cell.get_dropout_mask(step_input)
+        cell.get_recurrent_dropout_mask(first)
+    if isinstance(cell, keras.layers.StackedRNNCells):
+        for inner, inner_states in zip(cell.cells, states):
+            prepare_dropout_masks(inner, step_input, inner_states)
+            inner_states = list(keras.tree.flatten(inner_states))
+            step_input, _ = inner(step_input, inner_states)
+
+
+def reset_dropout_masks(cell):
+    if isinstance(cell, DropoutRNNCell):
+        cell.reset_dropout_mask()
+        cell.reset_recurrent_dropout_mask()
+    if isinstance(cell, keras.layers.StackedRNNCells):
+        for inner in cell.cells:
+            reset_dropout_masks(inner)

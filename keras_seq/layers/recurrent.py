@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_seq import arguments
 from keras_seq.layers.bptt_scan import scan_with_bptt
-from keras_seq.layers.dropout_rnn_cell import DropoutRNNCell
+from keras_seq.layers.dropout_rnn_cell import prepare_dropout_masks, reset_dropout_masks
 from keras_seq.layers.keras_backend import require_tensorflow_backend
 from keras_seq.layers.recurrent_cell import RecurrentCell
 from keras_seq.layers.time_loops import run_unrolled, run_while_loop
@@ -25,29 +25,6 @@ def state_sizes(cell):
             f"got {cell.state_size!r}"
         )
     return list(state_size)
-
-
-def prepare_dropout_masks(cell, step_input, states):
-    """Draw this call's dropout masks before the loop, as ``keras.layers.RNN``;
-    in a stack each cell's masks are drawn for the inputs it receives."""
-    if isinstance(cell, DropoutRNNCell):
-        first = keras.tree.flatten(states)[0]
-        cell.get_dropout_mask(step_input)
-        cell.get_recurrent_dropout_mask(first)
-    if isinstance(cell, keras.layers.StackedRNNCells):
-        for inner, inner_states in zip(cell.cells, states):
-            prepare_dropout_masks(inner, step_input, inner_states)
-            inner_states = list(keras.tree.flatten(inner_states))
-            step_input, _ = inner(step_input, inner_states)
-
-
-def reset_dropout_masks(cell):
-    if isinstance(cell, DropoutRNNCell):
-        cell.reset_dropout_mask()
-        cell.reset_recurrent_dropout_mask()
-    if isinstance(cell, keras.layers.StackedRNNCells):
-        for inner in cell.cells:
-            reset_dropout_masks(inner)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
