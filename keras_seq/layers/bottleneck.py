@@ -30,7 +30,7 @@ class Bottleneck1x1(BaseConv):
         allow_linear: set True to accept a linear activation on purpose.
         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer, kernel_constraint, bias_constraint: as in
-            ``keras.layers.Conv2D``.
+            ``keras.layers.Conv2D`` (see :class:`BaseConv`).
 
     Call arguments:
         inputs: ``(batch, rows, cols, c_i)``, channels last.
@@ -41,32 +41,8 @@ class Bottleneck1x1(BaseConv):
         (1, 8, 8, 16)
     """
 
-    def __init__(
-        self,
-        filters,
-        activation="relu",
-        allow_linear=False,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        **kwargs,
-    ):
-        super().__init__(
-            filters,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            **kwargs,
-        )
+    def __init__(self, filters, activation="relu", allow_linear=False, **kwargs):
+        super().__init__(filters, activation=activation, **kwargs)
         self.allow_linear = arguments.boolean(allow_linear, "allow_linear")
         if self.activation is keras.activations.linear and not self.allow_linear:
             raise ValueError(

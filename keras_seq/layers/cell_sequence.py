@@ -32,17 +32,9 @@ class CellSequence(Recurrent):
             if name not in cls.__dict__:
                 setattr(cls, name, cell_property(name))
 
-    def __init__(
-        self,
-        units,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        **kwargs,
-    ):
+    def __init__(self, units, **kwargs):
+        """``kwargs``: the cell's arguments, then :class:`Recurrent`'s (the loop's
+        and the layer's: ``return_sequences``, ``stateful``, ``name``, ...)."""
         cell_kwargs = {k: kwargs.pop(k) for k in self.cell_arguments if k in kwargs}
         cell = self.cell_class(
             units,
@@ -51,16 +43,7 @@ class CellSequence(Recurrent):
             name=self.cell_name,
             **cell_kwargs,
         )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            zero_output_for_mask=zero_output_for_mask,
-            **kwargs,
-        )
+        super().__init__(cell, **kwargs)
 
     def get_config(self):
         config = super().get_config()

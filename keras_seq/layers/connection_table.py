@@ -56,8 +56,9 @@ class ConnectionTableConv2D(BaseConv):
         kernel_initializer: drawn as for a dense ``Conv2D`` kernel of shape
             (rows, cols, input maps, filters), keeping the connected entries.
         bias_initializer, kernel_regularizer, bias_regularizer,
-        kernel_constraint, bias_constraint: as in ``keras.layers.Conv2D``;
-            the kernel ones act on the (rows, cols, connections) weight.
+        kernel_constraint, bias_constraint: as in ``keras.layers.Conv2D``
+            (see :class:`BaseConv`); the kernel ones act on the (rows, cols,
+            connections) weight.
 
     Call arguments:
         inputs: ``(batch, rows, cols, input maps)``, channels last.
@@ -76,27 +77,9 @@ class ConnectionTableConv2D(BaseConv):
         strides=1,
         padding="valid",
         activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(
-            filters,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            **kwargs,
-        )
+        super().__init__(filters, activation=activation, **kwargs)
         self.kernel_size = conv_arguments.pair(kernel_size, "kernel_size", 1)
         self.table = _check_table(table, self.filters)
         self.strides = conv_arguments.pair(strides, "strides", 1)
