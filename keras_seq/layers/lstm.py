@@ -59,7 +59,7 @@ class LSTM(CellSequence):
     cell_name = "lstm_cell"
     cell_arguments = LSTM_CELL_ARGUMENTS
 
-    def __init__(self, units, use_cudnn="auto", **kwargs):
+    def __init__(self, units, *, use_cudnn="auto", **kwargs):
         if not (isinstance(use_cudnn, str) and use_cudnn == "auto"):
             if not isinstance(use_cudnn, (bool, np.bool_)):
                 arguments.refuse("use_cudnn", use_cudnn, "'auto', True or False")
