@@ -79,15 +79,10 @@ class Bidirectional(keras.layers.Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         require_tensorflow_backend(type(self).__name__)
         if not isinstance(layer, keras.layers.Layer):
-            raise ValueError(
-                f"layer must be a keras Layer (a `keras.layers.Layer` instance), got {layer!r}"
-            )
+            raise ValueError(f"layer must be a keras Layer (a `keras.layers.Layer` instance), got {layer!r}")
         for attribute in ("go_backwards", "return_sequences", "return_state"):
             if not hasattr(layer, attribute):
-                raise ValueError(
-                    f"layer must be a recurrent layer with a `{attribute}` "
-                    f"attribute, got {layer!r}"
-                )
+                raise ValueError(f"layer must be a recurrent layer with a `{attribute}` attribute, got {layer!r}")
         arguments.choice(merge_mode, "merge_mode", MERGE_MODES)
         if backward_layer is not None and not isinstance(backward_layer, keras.layers.Layer):
             raise ValueError(f"backward_layer must be a keras Layer, got {backward_layer!r}")
@@ -112,8 +107,7 @@ class Bidirectional(keras.layers.Layer):
             backward_value = getattr(self.backward_layer, attribute, False)
             if forward_value != backward_value:
                 raise ValueError(
-                    f"layer and backward_layer must agree on {attribute}, got "
-                    f"{forward_value} and {backward_value}"
+                    f"layer and backward_layer must agree on {attribute}, got {forward_value} and {backward_value}"
                 )
         # Sequences are zero at masked steps in both directions (as Keras).
         for direction in (self.forward_layer, self.backward_layer):
@@ -135,8 +129,7 @@ class Bidirectional(keras.layers.Layer):
             arguments.refuse(
                 "weights",
                 weights,
-                "None or a list of arrays, the forward layer's weights then the backward "
-                "layer's (an even count)",
+                "None or a list of arrays, the forward layer's weights then the backward layer's (an even count)",
             )
         return list(weights)
 
@@ -204,12 +197,8 @@ class Bidirectional(keras.layers.Layer):
             half = len(initial_state) // 2
             forward_state = list(initial_state[:half])
             backward_state = list(initial_state[half:])
-        forward = self.forward_layer(
-            sequences, initial_state=forward_state, mask=mask, training=training
-        )
-        backward = self.backward_layer(
-            sequences, initial_state=backward_state, mask=mask, training=training
-        )
+        forward = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
+        backward = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
         states = ()
         if self.return_state:
             states = keras.tree.map_structure(
@@ -238,9 +227,7 @@ class Bidirectional(keras.layers.Layer):
     def reset_state(self):
         """Zero the states of both directions (stateful layers)."""
         if not self.stateful:
-            raise ValueError(
-                f"{self.name}: reset_state needs stateful=True layers (Layer must be stateful)"
-            )
+            raise ValueError(f"{self.name}: reset_state needs stateful=True layers (Layer must be stateful)")
         self.forward_layer.reset_state()
         self.backward_layer.reset_state()
 
@@ -260,7 +247,5 @@ class Bidirectional(keras.layers.Layer):
         config = copy.deepcopy(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = keras.saving.deserialize_keras_object(
-                config["backward_layer"]
-            )
+            config["backward_layer"] = keras.saving.deserialize_keras_object(config["backward_layer"])
         return cls(**config)

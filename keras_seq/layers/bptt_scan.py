@@ -203,9 +203,7 @@ class BPTTScan:
         return tf.TensorArray(tf.bool, size=steps).unstack(self.mask)
 
     def new_ta(self, steps, element_shape):
-        return tf.TensorArray(
-            self.dtype, size=steps, element_shape=element_shape, clear_after_read=False
-        )
+        return tf.TensorArray(self.dtype, size=steps, element_shape=element_shape, clear_after_read=False)
 
     # --- forward ---
 
@@ -292,16 +290,11 @@ class BPTTScan:
         states (``tf.custom_gradient``'s gradient function)."""
         route = self.route
         d_outputs = tf.zeros_like(forward.outputs) if d_outputs is None else d_outputs
-        d_states = [
-            tf.zeros_like(s) if d is None else d
-            for d, s in zip(d_final_states, forward.final_states)
-        ]
+        d_states = [tf.zeros_like(s) if d is None else d for d, s in zip(d_final_states, forward.final_states)]
         if route.output_is_final_state:
             d_states[0] = d_states[0] + d_outputs
         mask_read = self.mask_reader(forward.steps)
-        d_inputs_ta = tf.TensorArray(
-            self.dtype, size=forward.steps, element_shape=forward.input_shape
-        )
+        d_inputs_ta = tf.TensorArray(self.dtype, size=forward.steps, element_shape=forward.input_shape)
         if not route.carries_output_gradient:
             d_carried = forward.unused
         else:
@@ -343,17 +336,10 @@ class BPTTScan:
             self.cell, saved, d_output, list(d_states), mask_t
         )
         if route.carries_output_gradient:
-            d_carried = keep_shape(
-                d_prev_output if route.carry_output else forward.zero_output, d_carried
-            )
+            d_carried = keep_shape(d_prev_output if route.carry_output else forward.zero_output, d_carried)
         # dL/dh_{t-1} += dL/dz_t W_h^T: the chain from step to step.
-        d_prev_states[0] = total(
-            tf.matmul(d_z, forward.recurrent_kernel, transpose_b=True), d_prev_states[0]
-        )
-        d_prev_states = [
-            keep_shape(tf.zeros_like(s) if d is None else d, s)
-            for d, s in zip(d_prev_states, d_states)
-        ]
+        d_prev_states[0] = total(tf.matmul(d_z, forward.recurrent_kernel, transpose_b=True), d_prev_states[0])
+        d_prev_states = [keep_shape(tf.zeros_like(s) if d is None else d, s) for d, s in zip(d_prev_states, d_states)]
         # Off the chain, beside the next step: the weight gradients and
         # dL/dx_t = dL/dz_t W^T.
         return (

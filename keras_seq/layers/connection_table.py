@@ -126,9 +126,7 @@ class ConnectionTableConv2D(BaseConv):
         return self.bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        return conv_arguments.output_shape(
-            input_shape, self.kernel_size, self.strides, self.padding, self.filters
-        )
+        return conv_arguments.output_shape(input_shape, self.kernel_size, self.strides, self.padding, self.filters)
 
     def get_config(self):
         config = super().get_config()
@@ -144,17 +142,12 @@ class ConnectionTableConv2D(BaseConv):
 def _check_table(table, filters):
     array = np.asarray(table)
     if array.dtype != bool:
-        raise ValueError(
-            f"table must be a boolean array (True = connected), got dtype {array.dtype}"
-        )
+        raise ValueError(f"table must be a boolean array (True = connected), got dtype {array.dtype}")
     if array.ndim != 2 or array.shape[1] != filters or array.shape[0] < 1:
-        raise ValueError(
-            f"table must have shape (input maps, filters={filters}), got shape {array.shape}"
-        )
+        raise ValueError(f"table must have shape (input maps, filters={filters}), got shape {array.shape}")
     empty = np.flatnonzero(~array.any(axis=0))
     if empty.size:
         raise ValueError(
-            f"table column(s) {empty.tolist()} mark no input map: every output map needs"
-            " at least one input"
+            f"table column(s) {empty.tolist()} mark no input map: every output map needs at least one input"
         )
     return array.copy()

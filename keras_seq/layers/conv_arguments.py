@@ -20,9 +20,7 @@ def pair(value, name, minimum):
     except TypeError:
         items = None
     if items is None or len(items) != 2 or not all(is_int(v) and v >= minimum for v in items):
-        raise ValueError(
-            f"{name}={value!r} is not allowed; expected an int >= {minimum} or a pair of them"
-        )
+        raise ValueError(f"{name}={value!r} is not allowed; expected an int >= {minimum} or a pair of them")
     return tuple(int(v) for v in items)
 
 
@@ -36,9 +34,7 @@ def padding_argument(padding, kernel_size):
     if isinstance(padding, str):
         mode = padding.lower()
         if mode not in ("valid", "same"):
-            raise ValueError(
-                f"padding={padding!r} is not allowed; expected 'valid', 'same' or an int >= 0"
-            )
+            raise ValueError(f"padding={padding!r} is not allowed; expected 'valid', 'same' or an int >= 0")
         if mode == "same" and any(k % 2 == 0 for k in kernel_size):
             raise ValueError(
                 f"padding='same' needs an odd kernel size, got {kernel_size[0]}x{kernel_size[1]}:"
@@ -104,9 +100,7 @@ def image_channels(layer, input_shape, window):
     kernel with padding='valid'"), i.e. an output side below 1.
     """
     if len(input_shape) != 4:
-        raise ValueError(
-            f"{layer.name} expects (batch, rows, cols, channels) inputs, got shape {input_shape}"
-        )
+        raise ValueError(f"{layer.name} expects (batch, rows, cols, channels) inputs, got shape {input_shape}")
     channels = input_shape[-1]
     if channels is None:
         raise ValueError(f"{layer.name} needs a known channel count, got shape {input_shape}")

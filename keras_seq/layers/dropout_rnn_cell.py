@@ -29,10 +29,7 @@ class FallbackDropoutRNNCell:
     def create_dropout_mask(self, step_input, rate):
         count = getattr(self, "dropout_mask_count", None)
         ones = ops.ones_like(step_input)
-        masks = [
-            keras.random.dropout(ones, rate=rate, seed=self.seed_generator)
-            for _ in range(count or 1)
-        ]
+        masks = [keras.random.dropout(ones, rate=rate, seed=self.seed_generator) for _ in range(count or 1)]
         return masks if count else masks[0]
 
     def get_dropout_mask(self, step_input):
@@ -42,9 +39,7 @@ class FallbackDropoutRNNCell:
 
     def get_recurrent_dropout_mask(self, step_input):
         if getattr(self, "_recurrent_dropout_mask", None) is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = self.create_dropout_mask(
-                step_input, self.recurrent_dropout
-            )
+            self._recurrent_dropout_mask = self.create_dropout_mask(step_input, self.recurrent_dropout)
         return getattr(self, "_recurrent_dropout_mask", None)
 
     def reset_dropout_mask(self):

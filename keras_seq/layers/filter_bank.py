@@ -43,7 +43,5 @@ def named_kernel(name):
         ValueError: ``name`` is not one of ``KERNEL_NAMES``.
     """
     if name not in _KERNELS:
-        raise ValueError(
-            f"kernel={name!r} is not a known filter name; known names: {', '.join(KERNEL_NAMES)}"
-        )
+        raise ValueError(f"kernel={name!r} is not a known filter name; known names: {', '.join(KERNEL_NAMES)}")
     return np.array(_KERNELS[name], dtype=np.float32)

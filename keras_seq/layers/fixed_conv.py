@@ -57,9 +57,7 @@ class FixedConv2D(keras.layers.Layer):
             self, input_shape, f"the {rows}x{cols} kernel with padding={self.padding!r}"
         )
         # Depthwise kernel (rows, cols, channels, 1): the same filter for every channel.
-        self._depthwise_kernel = np.ascontiguousarray(
-            np.tile(self.kernel[:, :, None, None], (1, 1, channels, 1))
-        )
+        self._depthwise_kernel = np.ascontiguousarray(np.tile(self.kernel[:, :, None, None], (1, 1, channels, 1)))
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
@@ -68,9 +66,7 @@ class FixedConv2D(keras.layers.Layer):
         return ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=padding)
 
     def compute_output_shape(self, input_shape):
-        return conv_arguments.output_shape(
-            input_shape, self.kernel.shape, self.strides, self.padding, input_shape[-1]
-        )
+        return conv_arguments.output_shape(input_shape, self.kernel.shape, self.strides, self.padding, input_shape[-1])
 
     def get_config(self):
         config = super().get_config()
@@ -86,9 +82,7 @@ def _kernel_array(kernel):
     try:
         array = np.asarray(kernel, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"kernel={kernel!r} is neither a filter name nor a 2-D array of numbers"
-        ) from None
+        raise ValueError(f"kernel={kernel!r} is neither a filter name nor a 2-D array of numbers") from None
     if array.ndim != 2 or array.size == 0:
         raise ValueError(f"kernel must be a non-empty 2-D array, got shape {array.shape}")
     if not np.all(np.isfinite(array)):

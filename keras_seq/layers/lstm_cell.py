@@ -78,9 +78,7 @@ class LSTMCell(RecurrentCell):
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.output_activation = (
-            None if output_activation is None else keras.activations.get(output_activation)
-        )
+        self.output_activation = None if output_activation is None else keras.activations.get(output_activation)
         self.unit_forget_bias = arguments.boolean(unit_forget_bias, "unit_forget_bias")
         self.implementation = arguments.integer(implementation, "implementation", 1, 2)
         if self.recurrent_dropout > 0.0:
@@ -190,9 +188,7 @@ class LSTMCell(RecurrentCell):
         config = {
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "output_activation": (
-                None
-                if self.output_activation is None
-                else keras.activations.serialize(self.output_activation)
+                None if self.output_activation is None else keras.activations.serialize(self.output_activation)
             ),
             "unit_forget_bias": self.unit_forget_bias,
             "implementation": self.implementation,

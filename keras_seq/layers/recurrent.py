@@ -21,8 +21,7 @@ def state_sizes(cell):
         isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in keras.tree.flatten(list(state_size))
     ):
         raise ValueError(
-            "cell.state_size must be a positive integer or a (nested) list of them, "
-            f"got {cell.state_size!r}"
+            f"cell.state_size must be a positive integer or a (nested) list of them, got {cell.state_size!r}"
         )
     return list(state_size)
 
@@ -147,19 +146,12 @@ class Recurrent(keras.layers.Layer):
     def check_sequences_shape(self, shape):
         if len(shape) != 3:
             raise ValueError(
-                f"{self.name}: sequences must have rank 3 (batch, time, features), "
-                f"got shape {tuple(shape)}"
+                f"{self.name}: sequences must have rank 3 (batch, time, features), got shape {tuple(shape)}"
             )
         if shape[1] == 0:
-            raise ValueError(
-                f"{self.name}: sequences must have at least one time step, "
-                f"got shape {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: sequences must have at least one time step, got shape {tuple(shape)}")
         if shape[2] is None:
-            raise ValueError(
-                f"{self.name}: the feature axis of sequences must be known, "
-                f"got shape {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: the feature axis of sequences must be known, got shape {tuple(shape)}")
 
     def build(self, sequences_shape, initial_state_shape=None):
         self.check_sequences_shape(sequences_shape)
@@ -248,8 +240,10 @@ class Recurrent(keras.layers.Layer):
         for state, size in zip(flat, sizes):
             state = ops.convert_to_tensor(state)
             shape = tuple(state.shape)
-            if len(shape) != 2 or shape[1] not in (None, size) or (
-                None not in (shape[0], batch_size) and shape[0] != batch_size
+            if (
+                len(shape) != 2
+                or shape[1] not in (None, size)
+                or (None not in (shape[0], batch_size) and shape[0] != batch_size)
             ):
                 raise ValueError(
                     f"{self.name}: each initial_state must have shape (batch, size) with "
@@ -274,13 +268,8 @@ class Recurrent(keras.layers.Layer):
             mask = mask[0]
         mask = ops.convert_to_tensor(mask)
         shape, expected = tuple(mask.shape), tuple(sequences.shape[:2])
-        if len(shape) != 2 or any(
-            a is not None and b is not None and a != b for a, b in zip(shape, expected)
-        ):
-            raise ValueError(
-                f"{self.name}: mask must have shape (batch, time) = {expected}, "
-                f"got shape {shape}"
-            )
+        if len(shape) != 2 or any(a is not None and b is not None and a != b for a, b in zip(shape, expected)):
+            raise ValueError(f"{self.name}: mask must have shape (batch, time) = {expected}, got shape {shape}")
         return ops.cast(mask, "bool")
 
     def float_sequences(self, sequences):
@@ -291,8 +280,7 @@ class Recurrent(keras.layers.Layer):
         if keras.backend.is_int_dtype(dtype) or dtype == "bool":
             return ops.cast(sequences, self.compute_dtype)
         raise ValueError(
-            f"{self.name}: sequences must be real numbers (floating point, integer or "
-            f"boolean), got dtype {dtype}"
+            f"{self.name}: sequences must be real numbers (floating point, integer or boolean), got dtype {dtype}"
         )
 
     # --- the loop ---
@@ -314,9 +302,7 @@ class Recurrent(keras.layers.Layer):
 
         prepare_dropout_masks(self.cell, sequences[:, 0, :], self.pack_states(states))
         try:
-            last_output, outputs, states = self.inner_loop(
-                sequences, self.pack_states(states), mask, bool(training)
-            )
+            last_output, outputs, states = self.inner_loop(sequences, self.pack_states(states), mask, bool(training))
         finally:
             reset_dropout_masks(self.cell)
         # Outputs and states in the compute dtype whatever the cell's, as Keras.

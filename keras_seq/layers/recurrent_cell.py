@@ -77,8 +77,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(
-                f"{type(self).__name__} needs a known feature size (last axis), "
-                f"got input shape {tuple(input_shape)}"
+                f"{type(self).__name__} needs a known feature size (last axis), got input shape {tuple(input_shape)}"
             )
         width = self.gates * self.units
         self.kernel = self.add_weight(
@@ -141,9 +140,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         dropped = self.dropped_inputs(inputs, training)
         if isinstance(dropped, list):  # one dropout mask per gate
             kernels = ops.split(self.kernel, self.gates, axis=1)
-            projected = ops.concatenate(
-                [ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1
-            )
+            projected = ops.concatenate([ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1)
         else:
             projected = ops.matmul(dropped, self.kernel)
         if self.bias is not None:
@@ -159,9 +156,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         h_dropped = self.dropped_state(states[0], training)
         if isinstance(h_dropped, list):  # one recurrent dropout mask per gate
             kernels = ops.split(self.recurrent_kernel, self.gates, axis=1)
-            recurrent = ops.concatenate(
-                [ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1
-            )
+            recurrent = ops.concatenate([ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1)
         else:
             recurrent = ops.matmul(h_dropped, self.recurrent_kernel)
         return self.activate(projected_inputs + recurrent, states)
@@ -207,9 +202,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
         states = list(states) if nested else [states]
-        output, new_states = self.recurrent_step(
-            self.project_inputs(inputs, training), states, training
-        )
+        output, new_states = self.recurrent_step(self.project_inputs(inputs, training), states, training)
         if not nested and len(new_states) == 1:
             return output, new_states[0]
         return output, new_states

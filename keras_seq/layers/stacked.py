@@ -65,9 +65,7 @@ def stacked(
         TensorShape([2, 32])
     """
     if isinstance(units, numbers.Integral) or not isinstance(units, (list, tuple)) or not units:
-        raise ValueError(
-            f"units must be a non-empty list of layer sizes, one per layer, got {units!r}"
-        )
+        raise ValueError(f"units must be a non-empty list of layer sizes, one per layer, got {units!r}")
     arguments.choice(layer, "layer", sorted(LAYERS))
     arguments.choice(stack, "stack", STACKS)
     return_sequences = arguments.boolean(return_sequences, "return_sequences")
@@ -81,8 +79,7 @@ def stacked(
     if stack == "cells":
         if bidirectional:
             arguments.refuse(
-                "stack", stack, "'layers' with bidirectional=True (each layer reads both "
-                "directions of the layer below)"
+                "stack", stack, "'layers' with bidirectional=True (each layer reads both directions of the layer below)"
             )
         return stacked_cells(units, layer, return_sequences, name, layer_kwargs)
     depth = len(units)
@@ -141,8 +138,7 @@ class StackedRecurrent(keras.layers.Layer):
         for level, layer in enumerate(layers[:-1], start=1):
             if not getattr(layer, "return_sequences", False):
                 raise ValueError(
-                    f"layer {level} of {len(layers)} ({layer.name}) must return "
-                    "sequences to feed the layer above it"
+                    f"layer {level} of {len(layers)} ({layer.name}) must return sequences to feed the layer above it"
                 )
         super().__init__(**kwargs)
         self.layers = list(layers)

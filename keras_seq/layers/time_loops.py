@@ -42,9 +42,7 @@ def run_while_loop(inputs, mask, zero_output, states, masked_step, return_sequen
     steps = tf.shape(inputs)[0]
     if inputs.shape[0] is None:
         # Only known at run time: a clear error instead of a failed read.
-        tf.debugging.assert_positive(
-            steps, message=f"{name}: sequences must have at least one time step"
-        )
+        tf.debugging.assert_positive(steps, message=f"{name}: sequences must have at least one time step")
     input_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
     mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
 

@@ -25,16 +25,12 @@ X = RNG.normal(size=(2, 4, 3)).astype("float32")
 POLICIES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 
 LAYERS = {
-    "Recurrent(LSTMCell)": lambda dtype: layers.Recurrent(
-        layers.LSTMCell(3), return_state=True, dtype=dtype
-    ),
+    "Recurrent(LSTMCell)": lambda dtype: layers.Recurrent(layers.LSTMCell(3), return_state=True, dtype=dtype),
     "Recurrent([cells])": lambda dtype: layers.Recurrent(
         [layers.LSTMCell(3), keras.layers.SimpleRNNCell(2)], return_state=True, dtype=dtype
     ),
     "Elman": lambda dtype: layers.Elman(3, return_sequences=True, return_state=True, dtype=dtype),
-    "Bidirectional": lambda dtype: layers.Bidirectional(
-        layers.LSTM(3, return_state=True), dtype=dtype
-    ),
+    "Bidirectional": lambda dtype: layers.Bidirectional(layers.LSTM(3, return_state=True), dtype=dtype),
 }
 
 
@@ -83,9 +79,7 @@ def test_stacked_rnn_cells_give_keras_shape_and_values():
 
 
 def test_list_of_cells_returns_nested_states_and_keeps_them_when_stateful():
-    layer = layers.Recurrent(
-        [layers.LSTMCell(3), keras.layers.GRUCell(2)], return_state=True, stateful=True
-    )
+    layer = layers.Recurrent([layers.LSTMCell(3), keras.layers.GRUCell(2)], return_state=True, stateful=True)
     output, lstm_states, gru_state = layer(X)
     assert [tuple(s.shape) for s in lstm_states] == [(2, 3), (2, 3)]
     assert tuple(gru_state.shape) == (2, 2)
@@ -98,9 +92,7 @@ def test_list_of_cells_returns_nested_states_and_keeps_them_when_stateful():
     # Initial states nested as the cells', or flat in the same order.
     states = [np.ones((2, 3), "float32"), np.ones((2, 3), "float32"), np.ones((2, 2), "float32")]
     nested = layers.Recurrent([layers.LSTMCell(3), keras.layers.GRUCell(2)])
-    np.testing.assert_allclose(
-        nested(X, initial_state=[states[:2], states[2]]), nested(X, initial_state=states)
-    )
+    np.testing.assert_allclose(nested(X, initial_state=[states[:2], states[2]]), nested(X, initial_state=states))
 
 
 def test_stacked_builds_one_loop_over_the_cells():

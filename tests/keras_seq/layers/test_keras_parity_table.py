@@ -34,9 +34,7 @@ PAIRS = {
         lambda **kw: layers.Elman(4, **kw),
     ),
     "RNN(stacked cells)": (
-        lambda **kw: keras.layers.RNN(
-            [keras.layers.LSTMCell(4), keras.layers.SimpleRNNCell(3)], **kw
-        ),
+        lambda **kw: keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.SimpleRNNCell(3)], **kw),
         lambda **kw: layers.Recurrent([layers.LSTMCell(4), keras.layers.SimpleRNNCell(3)], **kw),
     ),
     "Bidirectional(LSTM)": (

@@ -53,8 +53,9 @@ def test_variable_length_batches_in_one_model():
         assert model.predict(x, verbose=0).shape == (2, 4)
 
 
-@pytest.mark.parametrize("layer", [lambda: LSTM(4, return_sequences=True),
-                                   lambda: Elman(4, return_sequences=True)], ids=["lstm", "elman"])
+@pytest.mark.parametrize(
+    "layer", [lambda: LSTM(4, return_sequences=True), lambda: Elman(4, return_sequences=True)], ids=["lstm", "elman"]
+)
 def test_fit_traces_with_unknown_batch_and_time_and_a_mask(layer):
     """model.fit traces the training (hand-written BPTT) path with batch and
     time unknown; the masked, padded batch trains and its loss is finite."""
