@@ -12,7 +12,7 @@ import pytest
 from keras_seq.export import EdgeModel, op_report, to_tflite
 from keras_seq.export.bundled_inputs import digits, words
 from keras_seq.export.parity import keras_outputs
-from keras_seq.layers import LSTM, stacked
+from keras_seq.layers import LSTM, Bidirectional, stacked
 from keras_seq.models import digits_rnn, handwriting, lenet5
 
 RUNNABLE_HERE = {
@@ -175,3 +175,16 @@ def test_int8_inputs_and_outputs_run_the_same_in_compiled_model_and_the_interpre
     interpreter = EdgeModel(data, verify=False, runtime="interpreter")
     np.testing.assert_array_equal(compiled.predict(digit_images), interpreter.predict(digit_images))
     assert "runtime compiled-model" in repr(compiled)
+
+
+def test_long_masked_sequences_written_in_blocks_match_keras_everywhere():
+    """91 steps x 48 units outgrow one block: blocks of 10 steps, the last one
+    holding a single step, and padded steps masked in both directions."""
+    x = keras.Input((91, 5))
+    h = keras.layers.Masking(0.0)(x)
+    h = Bidirectional(LSTM(48, return_sequences=True))(h)
+    model = keras.Model(x, keras.layers.Dense(3)(h))
+    data = sequences((2, 91, 5), seed=3)
+    data[0, 60:] = 0.0  # a shorter sequence, padded
+    report = check_everywhere(model, to_tflite(model), data)
+    assert report.loops == 4  # an outer and an inner loop per direction
