@@ -153,11 +153,12 @@ def test_max_length_needs_a_masked_open_time_axis():
     "build",
     [
         lambda x: stacked([8, 6], layer="elman", return_sequences=True)(x),
+        lambda x: stacked([8, 6], layer="lstm", stack="cells")(x),
         lambda x: LSTM(8, output_activation=None, return_sequences=True)(x),
         lambda x: keras.layers.GRU(8, return_sequences=True)(x),
         lambda x: keras.layers.SimpleRNN(8, go_backwards=True)(x),
     ],
-    ids=["stacked-elman", "h=O*C-lstm", "keras-gru", "keras-simplernn-backwards"],
+    ids=["stacked-elman", "stacked-lstm-cells", "h=O*C-lstm", "keras-gru", "keras-simplernn-backwards"],
 )
 def test_other_recurrent_families_run_everywhere(build):
     x = keras.Input((9, 3))
