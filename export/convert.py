@@ -9,6 +9,7 @@ import numpy as np
 # tensorflow directly: the TFLite converter lives only there.
 import tensorflow as tf
 
+from keras_seq.export import integrity
 from keras_seq.export.errors import ConversionError
 from keras_seq import atomic_files
 from keras_seq.export.fused_lstm import lower_recurrent_layers
@@ -239,6 +240,7 @@ def to_tflite(
         lowerings = _confirm_fusion(data, lowerings)
         notes = [dict(layer=i.layer, kind=i.kind, fused=i.fused, reason=i.reason) for i in lowerings]
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
+    data = integrity.stamp(data)  # last: any later change to the bytes would not match it
     if path is not None:
         atomic_files.write_bytes(data, path)
     return data

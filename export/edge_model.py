@@ -13,7 +13,8 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from keras_seq.export.validate import check_tflite, read_model_bytes
+from keras_seq.export import limits
+from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
 
@@ -23,7 +24,8 @@ class EdgeModel:
 
     Args:
         model: path of a ``.tflite`` file, or its bytes.
-        num_threads: interpreter threads (``None``: LiteRT's default).
+        num_threads: interpreter threads (``None``: LiteRT's default), at
+            most ``limits.MAX_NUM_THREADS`` (4 x the CPU count).
         verify: load and run it once in a child process first, so a hostile
             file cannot crash this one.
         xnnpack: apply LiteRT's default XNNPACK delegate (``False``: builtin
@@ -40,12 +42,9 @@ class EdgeModel:
     """
 
     def __init__(self, model, num_threads=None, verify=True, xnnpack=True):
-        data = read_model_bytes(model, "TFLite model")
-        if num_threads is not None and (
-            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-        ):
-            raise ValueError(f"num_threads={num_threads!r} is not allowed; expected None or an int >= 1")
-        self.file = check_tflite(data, probe=verify)
+        num_threads = limits.thread_count(num_threads)
+        data, self.file = open_tflite(model, probe=verify)
+        self._what = describe(model)
         if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
             raise ValueError(
                 f"EdgeModel runs models with one input and at least one output; this one has "
@@ -54,10 +53,11 @@ class EdgeModel:
         if xnnpack not in (True, False):
             raise ValueError(f"xnnpack={xnnpack!r} is not allowed; expected True or False")
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self._interpreter = Interpreter(
-            model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver
-        )
-        self._interpreter.allocate_tensors()
+        with runtime_errors(self._what):
+            self._interpreter = Interpreter(
+                model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver
+            )
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._outputs = self._interpreter.get_output_details()
         self._variables = self.file.variables
@@ -146,26 +146,28 @@ class EdgeModel:
             self._input = self._interpreter.get_input_details()[0]
 
     def _invoke(self, x):
-        self._resize(x.shape)
-        self._interpreter.set_tensor(self._input["index"], x)
-        self._interpreter.invoke()
-        return [self._from_output(d, self._interpreter.get_tensor(d["index"]).copy()) for d in self._outputs]
+        with runtime_errors(self._what):
+            self._resize(x.shape)
+            self._interpreter.set_tensor(self._input["index"], x)
+            self._interpreter.invoke()
+        outputs = [self._from_output(d, self._interpreter.get_tensor(d["index"]).copy()) for d in self._outputs]
+        check_outputs(outputs, len(x), self._what)
+        return outputs
 
     def _run_batch(self, x):
         """Run a checked batch, each run from zero state; returns a list of outputs."""
         fixed_batch = self.input_shape[0]
-        if fixed_batch <= 0:
-            chunks = [x]
-        else:
-            chunks = [x[i:i + fixed_batch] for i in range(0, len(x), fixed_batch)]
+        step = fixed_batch if fixed_batch > 0 else limits.PROBE_BATCH  # never more than the probe ran
+        chunks = [x[i:i + step] for i in range(0, len(x), step)]
         results = []
         for chunk in chunks:
             real = len(chunk)
             if fixed_batch > 0 and real < fixed_batch:
                 padding = np.zeros((fixed_batch - real,) + chunk.shape[1:], chunk.dtype)
                 chunk = np.concatenate([chunk, padding])
-            self._resize(chunk.shape)
-            self._interpreter.reset_all_variables()
+            with runtime_errors(self._what):
+                self._resize(chunk.shape)
+                self._interpreter.reset_all_variables()
             results.append([y[:real] for y in self._invoke(chunk)])
         return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
 
