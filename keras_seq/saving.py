@@ -183,7 +183,7 @@ def check_keras_file(path, probe=True, timeout=180, what=None):
     if not path.is_file():
         raise ModelFileError(f"{what} does not exist")
     if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{what} is not a .keras (zip) archive")
+        raise ModelFileError(f"{what} cannot be loaded as a Keras model: it is not a .keras (zip) archive")
     try:
         with zipfile.ZipFile(path) as archive:
             verified = _check_archive(archive, what)
