@@ -9,7 +9,7 @@ import numpy as np
 # tensorflow directly: the TFLite converter lives only there.
 import tensorflow as tf
 
-from keras_seq.export import integrity
+from keras_seq.export import calibration, integrity
 from keras_seq.export.errors import ConversionError
 from keras_seq import atomic_files
 from keras_seq.export.fused_lstm import lower_recurrent_layers
@@ -58,6 +58,7 @@ def _calibration_batches(representative_data, spec):
     without the batch axis (e.g. words of different lengths).
     """
     feature_shape = tuple(spec.shape[1:])
+    representative_data, input_range = calibration.unwrap(representative_data)
     if isinstance(representative_data, (list, tuple)):
         samples = [np.asarray(s, dtype=np.float32)[None] for s in representative_data]
     else:
@@ -72,6 +73,7 @@ def _calibration_batches(representative_data, spec):
         if data.size == 0 or not np.all(np.isfinite(data)):
             raise ValueError("representative_data must be non-empty and finite")
     batch = spec.shape[0] or 1
+    calibration.check_samples(samples, input_range, batch)  # usable, and in the model's input range
 
     def batches():
         given = 0
@@ -240,6 +242,8 @@ def to_tflite(
         lowerings = _confirm_fusion(data, lowerings)
         notes = [dict(layer=i.layer, kind=i.kind, fused=i.fused, reason=i.reason) for i in lowerings]
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
+    if quantization == "int8":
+        data = calibration.record(data, representative_data)  # the range predict warns outside of
     data = integrity.stamp(data)  # last: any later change to the bytes would not match it
     if path is not None:
         atomic_files.write_bytes(data, path)

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from keras_seq.export import limits
+from keras_seq.export import calibration, limits
 from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
@@ -65,6 +65,7 @@ class EdgeModel:
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
+        self._input_range = calibration.InputRangeGuard(self.file, self._what)
 
     @property
     def signature(self):
@@ -194,10 +195,14 @@ class EdgeModel:
                 if not x:
                     raise ValueError("x is an empty list; expected at least one sample")
                 samples = [self._check_input(s, f"x[{i}]", batched=False) for i, s in enumerate(x)]
+                for sample in samples:
+                    self._input_range.check(sample)
                 outs = [self._run_batch(self._to_input_dtype(s[None])) for s in samples]
                 per_output = [[o[k][0] for o in outs] for k in range(len(self._outputs))]
                 return per_output[0] if len(per_output) == 1 else per_output
-            x = self._to_input_dtype(self._check_input(x))
+            x = self._check_input(x)
+            self._input_range.check(x)
+            x = self._to_input_dtype(x)
             outs = self._run_batch(x)
             return outs[0] if len(outs) == 1 else outs
 

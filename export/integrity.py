@@ -30,6 +30,10 @@ _HEX = re.compile(rb"[0-9a-f]{64}")
 def _digest_offset(data):
     """Where the stored digest's 64 bytes start in ``data``, or ``None`` without one.
 
+    An entry counts as the digest if it has the digest's name, or if its
+    value is 64 hexadecimal digits (a digest whose name was damaged: the file
+    must not pass as one that never had a digest).
+
     Raises:
         ModelFileError: two digest entries, or one that is not 64 inline bytes.
     """
@@ -40,15 +44,22 @@ def _digest_offset(data):
     found = []
     for m in range(min(model.MetadataLength(), len(data) // 4)):
         entry = model.Metadata(m)
-        if entry.Name() != DIGEST_METADATA.encode():
-            continue
+        named = entry.Name() == DIGEST_METADATA.encode()
         if not 0 <= entry.Buffer() < n_buffers:
-            raise ModelFileError("its digest entry points outside the buffer table")
+            if named:
+                raise ModelFileError("its digest entry points outside the buffer table")
+            continue
         table = model.Buffers(entry.Buffer())._tab
         field = flatbuffers.number_types.UOffsetTFlags.py_type(table.Offset(4))
-        if field == 0 or table.VectorLen(field) != DIGEST_LENGTH:
+        length = table.VectorLen(field) if field else 0
+        start = table.Vector(field) if field else 0
+        if not named and not (length == DIGEST_LENGTH and _HEX.fullmatch(bytes(data[start:start + length]))):
+            continue
+        if length != DIGEST_LENGTH:
             raise ModelFileError(f"its digest entry does not hold {DIGEST_LENGTH} bytes")
-        found.append(table.Vector(field))
+        if not named:
+            raise ModelFileError(f"its digest entry's name is damaged ({entry.Name()!r})")
+        found.append(start)
     if len(found) > 1:
         raise ModelFileError(f"it holds {len(found)} digest entries; a file has at most one")
     return found[0] if found else None
