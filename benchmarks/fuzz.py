@@ -180,6 +180,9 @@ def without_digest(data):
     from keras_seq.export.integrity import DIGEST_METADATA
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for entry in model.metadata or []:
+        if entry.name == DIGEST_METADATA.encode():
+            model.buffers[entry.buffer].data = None
     model.metadata = [m for m in (model.metadata or []) if m.name != DIGEST_METADATA.encode()]
     builder = flatbuffers.Builder(len(data) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
@@ -215,7 +218,8 @@ def mutants(originals, count, seed):
                     lambda: byte_mutation(originals[base], rng, region), originals[base])
             else:
                 kind = STRUCTURAL[int(rng.integers(0, len(STRUCTURAL)))]
-                yield f"damaged structure: {kind}", base, structural_mutation(originals[base], rng, kind)
+                yield f"damaged structure: {kind}", base, _changed(
+                    lambda: structural_mutation(originals[base], rng, kind), originals[base])
         elif roll < 17:  # hostile: the digest recomputed
             kind = STRUCTURAL[(i // 20 * 3 + roll - 14) % len(STRUCTURAL)]
             try:

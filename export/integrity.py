@@ -25,6 +25,7 @@ DIGEST_METADATA = "keras_seq.sha256"
 DIGEST_LENGTH = 64
 PLACEHOLDER = b"0" * DIGEST_LENGTH
 _HEX = re.compile(rb"[0-9a-f]{64}")
+_STORED_DIGEST = re.compile(rb"\x40\x00\x00\x00[0-9a-f]{64}")  # a flatbuffer vector of 64 hex digits
 
 
 def _digest_offset(data):
@@ -102,6 +103,8 @@ def verify(data):
     except Exception as error:  # flatbuffers raises struct.error, IndexError and others on bad offsets
         raise ModelFileError(f"its metadata cannot be read ({type(error).__name__}: {error})") from None
     if offset is None:
+        if _STORED_DIGEST.search(bytes(data)):  # there is a digest, but the damage hides where it belongs
+            raise ModelFileError("its digest can no longer be located: the file was damaged after it was written")
         return False
     stored = bytes(data[offset:offset + DIGEST_LENGTH])
     if not _HEX.fullmatch(stored) or stored != _compute(data, offset):

@@ -18,3 +18,16 @@ def trained_lenet_files():
     model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     return model, to_tflite(model), to_tflite(model, quantization="int8", representative_data=x[:100]), x_test
+
+
+@pytest.fixture(scope="session")
+def fuzz_tools():
+    """``benchmarks/fuzz.py`` as a module: mutations of ``.tflite`` files and the watchdogged runner."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("keras_seq_fuzz_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
