@@ -135,11 +135,16 @@ def _check_archive(archive, what):
     missing = [m for m in KERAS_MEMBERS if m not in names]
     if missing:
         raise ModelFileError(f"{what} lacks {missing}")
+    by_name = {e.filename: e for e in entries}
+    for name in ("config.json", "metadata.json"):
+        if by_name[name].file_size > MAX_JSON_BYTES:
+            raise ModelFileError(
+                f"{what}: {name} is {by_name[name].file_size} bytes; at most {MAX_JSON_BYTES} are read"
+            )
     unzipped = sum(e.file_size for e in entries)
     packed = sum(e.compress_size for e in entries)
     if unzipped > MAX_UNZIPPED_BYTES or unzipped > MAX_COMPRESSION_RATIO * max(packed, 1) + (1 << 20):
         raise ModelFileError(f"{what} unpacks to {unzipped} bytes from {packed}: refused")
-    by_name = {e.filename: e for e in entries}
     config = _bounded_json(archive, by_name["config.json"], what)
     _bounded_json(archive, by_name["metadata.json"], what)
     if not isinstance(config, dict) or "class_name" not in config:
