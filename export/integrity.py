@@ -14,6 +14,7 @@ forgery: whoever can rewrite the file can recompute it.
 
 import hashlib
 import re
+import struct
 
 import flatbuffers
 from ai_edge_litert import schema_py_generated as schema
@@ -100,7 +101,7 @@ def verify(data):
         offset = _digest_offset(data)
     except ModelFileError:
         raise
-    except Exception as error:  # flatbuffers raises struct.error, IndexError and others on bad offsets
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeError) as error:
         raise ModelFileError(f"its metadata cannot be read ({type(error).__name__}: {error})") from None
     if offset is None:
         if _STORED_DIGEST.search(bytes(data)):  # there is a digest, but the damage hides where it belongs

@@ -34,7 +34,7 @@ import warnings
 from keras_seq.export import integrity, limits
 from keras_seq.export.errors import ModelFileError, UnverifiedModelWarning
 from keras_seq.export.tflite_file import read_tflite
-from keras_seq.saving import limit_child_memory, check_keras_file, load_keras_model  # noqa: F401  one loader
+from keras_seq.saving import check_keras_file, limit_child_memory, load_keras_model  # noqa: F401  one loader
 
 _probed = set()
 
