@@ -74,3 +74,14 @@ def test_damaged_backup_weights_are_refused_before_resuming(tmp_path):
     weights.write_bytes(data)
     with pytest.raises(ValueError, match="do not match the sha256 digest recorded when they were saved"):
         backup.restore(model)
+
+
+def test_train_writes_a_stamped_model_and_releases_its_folder(tmp_path, capsys):
+    from keras_seq import saving
+
+    out = tmp_path / "run"
+    assert cli.main(["train", "digits", "--model", "lenet5", "--limit", "64", "--epochs", "1",
+                     "--out", str(out)]) == 0
+    assert saving.check_keras_file(out / "model.keras", probe=False) is True  # digest present and matching
+    with RunLock(out) as lock:  # released at the end, not left for a takeover
+        assert lock.took_over is None
