@@ -57,13 +57,17 @@ def check_outputs(outputs, batch, what="the model"):
 
 
 @contextlib.contextmanager
-def runtime_errors(what):
-    """Turn the runtime's errors (``RuntimeError`` from a kernel, e.g. a RESHAPE that does not fit) into :class:`ModelFileError`."""
+def runtime_errors(what, kinds=(RuntimeError, ValueError)):
+    """Turn the runtime's errors (``RuntimeError`` from a kernel, e.g. a RESHAPE that does not fit) into :class:`ModelFileError`.
+
+    ``kinds``: the exception types to turn (LiteRT raises ``ValueError`` too,
+    e.g. for a resize its kernels refuse).
+    """
     try:
         yield
     except ModelFileError:
         raise
-    except (RuntimeError, ValueError) as error:
+    except kinds as error:
         lines = [line for line in str(error).splitlines() if line.strip()]
         raise ModelFileError(f"{what} failed to run: {lines[-1][:300] if lines else type(error).__name__}") from error
 
