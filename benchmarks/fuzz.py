@@ -21,7 +21,7 @@ Every copy is loaded by ``EdgeModel`` (probe included) and run on 1 and on
 watchdog; a worker that dies is counted as a crash and restarted, one that
 stops answering as a hang. Run::
 
-    python benchmarks/fuzz.py                 # 5,000 copies, seed 2026 (about 15 minutes on 2 cores)
+    python benchmarks/fuzz.py                 # 5,000 copies, seed 2026 (2.5 to 7 minutes on 2 shared cores)
     python benchmarks/fuzz.py --mutants 500   # a quick look
 
 It prints one row per kind of change and, last, a JSON summary.
