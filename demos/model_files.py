@@ -9,25 +9,20 @@ LETTER_CLASSES = 26
 
 
 def load_keras_model(path):
-    """Load a ``.keras`` file (safe mode, keras_seq layers registered).
+    """Load a ``.keras`` file with the package's one safe loader (:func:`keras_seq.saving.load_keras_model`).
 
-    Raises ``OSError`` when the file is missing and ``ValueError`` when it is
-    not a readable Keras model file.
+    Raises ``OSError`` when the file is missing and ``ValueError`` (a
+    :class:`keras_seq.saving.ModelFileError`) when it is not a readable,
+    intact Keras model file.
     """
-    import keras
-
-    import keras_seq.layers  # noqa: F401  (registers the custom layers for loading)
-    import keras_seq.models  # noqa: F401
+    from keras_seq import saving
 
     path = pathlib.Path(path)
     if not path.is_file():
         raise OSError(f"--model {str(path)!r} does not exist")
     if path.suffix != ".keras":
         raise ValueError(f"--model {str(path)!r} is not a .keras model file (got suffix {path.suffix!r})")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # zip, json and deserialisation errors alike
-        raise ValueError(f"--model {str(path)!r} cannot be loaded as a Keras model: {error}") from error
+    return saving.load_keras_model(path, what=f"--model {str(path)!r}")
 
 
 def load_digit_model(path):

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq import arguments, atomic_files
+from keras_seq.export import calibration, integrity
 from keras_seq.export.errors import ConversionError
 from keras_seq.export.recurrent_lowering import (
     FUSED_LSTM,
@@ -86,6 +87,7 @@ def _calibration_batches(representative_data, spec):
     without the batch axis (e.g. words of different lengths).
     """
     feature_shape = tuple(spec.shape[1:])
+    representative_data, input_range = calibration.unwrap(representative_data)
     if isinstance(representative_data, (list, tuple)):
         samples = [np.asarray(s, dtype=np.float32)[None] for s in representative_data]
     else:
@@ -100,6 +102,7 @@ def _calibration_batches(representative_data, spec):
         if data.size == 0 or not np.all(np.isfinite(data)):
             raise ValueError("representative_data must be non-empty and finite")
     batch = spec.shape[0] or 1
+    calibration.check_samples(samples, input_range, batch)  # usable, and in the model's input range
 
     def batches():
         given = 0
@@ -274,6 +277,9 @@ def to_tflite(
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
     if max_length is not None:
         data = with_metadata(data, SEQUENCE_METADATA, json.dumps({"max_length": max_length}).encode())
+    if quantization == "int8":
+        data = calibration.record(data, representative_data)  # the range predict warns outside of
+    data = integrity.stamp(data)  # last: any later change to the bytes would not match it
     if path is not None:
         atomic_files.write_bytes(data, path)
     return data

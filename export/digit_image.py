@@ -9,27 +9,99 @@ import pathlib
 
 import numpy as np
 
+from keras_seq.export.limits import MAX_IMAGE_PIXELS
+
 MNIST_SIZE = 28
 BOX_SIZE = 20
 INK_THRESHOLD = 0.2
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L"
 
 
 def load_digit_image(path):
-    """Read an image file (PNG, JPEG, ...) as MNIST input: float32 (28, 28, 1) in [0, 1]."""
+    """Read an image file (PNG, JPEG, TIFF, ...) as MNIST input: float32 (28, 28, 1) in [0, 1].
+
+    The size is read from the file's header and refused above
+    ``limits.MAX_IMAGE_PIXELS`` before any pixel is decoded. Any bit depth
+    and colour model is turned into gray in [0, 1] (see :func:`to_gray`).
+    """
     from PIL import Image, UnidentifiedImageError
 
     path = pathlib.Path(path)
     if not path.is_file():
         raise ValueError(f"image file {str(path)!r} does not exist")
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # reads the header only
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ValueError(
+                    f"image {str(path)!r} is {image.width}x{image.height}: more than "
+                    f"{MAX_IMAGE_PIXELS} pixels, refused before decoding"
+                )
             image.load()
-            if image.width * image.height > 50_000_000:
-                raise ValueError(f"image {str(path)!r} is {image.width}x{image.height}: too large")
-            gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            gray = to_gray(image)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
         raise ValueError(f"image file {str(path)!r} cannot be read: {error}") from error
     return mnist_style(gray)
+
+
+def _scaled(values):
+    """Integer or float samples to [0, 1]: 8-bit, 16-bit or [0, 1] ranges as stored, others stretched."""
+    values = values.astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("the image holds NaN or infinite samples")
+    low, high = float(values.min()), float(values.max())
+    if low >= 0:
+        for top in (1.0, 255.0, 65535.0):
+            if high <= top:
+                return (values / top).astype(np.float32)
+    return ((values - low) / max(high - low, 1e-12)).astype(np.float32)
+
+
+def _composite(luminance, alpha):
+    """Gray of ``luminance`` over a background chosen from the opaque pixels.
+
+    gray = alpha * luminance + (1 - alpha) * background. Mostly transparent
+    (ink drawn on transparency): the background contrasts with the ink's
+    median tone. Mostly opaque (paper with transparent parts): the background
+    is the paper's median tone.
+    """
+    opaque = alpha > 0.5
+    if not opaque.any():
+        return np.zeros_like(luminance)  # nothing drawn: mnist_style calls it blank
+    tone = float(np.median(luminance[opaque]))
+    background = (1.0 if tone < 0.5 else 0.0) if opaque.mean() < 0.5 else tone
+    return alpha * luminance + (1 - alpha) * background
+
+
+def to_gray(image):
+    """A Pillow image of any mode as gray float32 (H, W) in [0, 1].
+
+    16-bit gray is divided by 65535 (not clipped at 255); 32-bit integer and
+    float images are taken as 8-bit, 16-bit or [0, 1] values by their
+    largest sample (stretched otherwise); CMYK is R = (1 - C)(1 - K) and
+    alike for G and B; every colour model goes through RGB and
+    Y = 0.299 R + 0.587 G + 0.114 B. Alpha (also a palette's or a
+    ``transparency`` colour) is composited as in :func:`_composite`, so ink
+    on a transparent background is read.
+    """
+    mode = image.mode
+    if mode in SIXTEEN_BIT_MODES:
+        return np.asarray(image, dtype=np.float32) / 65535.0
+    if mode in ("I", "F"):
+        return _scaled(np.asarray(image))
+    if mode == "CMYK":
+        c, m, y, k = np.moveaxis(np.asarray(image, dtype=np.float32) / 255.0, -1, 0)
+        rgb = np.stack([(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)], axis=-1)
+        return rgb @ LUMA
+    has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        return _composite(rgba[..., :3] @ LUMA, rgba[..., 3])
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    if mode == "LAB":
+        return np.asarray(image.getchannel(0), dtype=np.float32) / 255.0
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0 @ LUMA
 
 
 def mnist_style(gray):

@@ -20,10 +20,11 @@ import threading
 import numpy as np
 
 from keras_seq import arguments
+from keras_seq.export import calibration, limits
 from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner
 from keras_seq.export.runtimes import unsupported_reasons
 from keras_seq.export.tflite_file import SEQUENCE_METADATA
-from keras_seq.export.validate import check_tflite, read_model_bytes
+from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
 RUNTIME_CHOICES = ("auto", "compiled-model", "interpreter")
@@ -34,7 +35,8 @@ class EdgeModel:
 
     Args:
         model: path of a ``.tflite`` file, or its bytes.
-        num_threads: CPU threads (``None``: LiteRT's default).
+        num_threads: CPU threads (``None``: LiteRT's default), at most
+            ``limits.MAX_NUM_THREADS`` (4 x the CPU count).
         verify: load and run it once in a child process first, so a hostile
             file cannot crash this one.
         xnnpack: classic interpreter only: apply LiteRT's default XNNPACK
@@ -60,17 +62,18 @@ class EdgeModel:
     """
 
     def __init__(self, model, num_threads=None, verify=True, xnnpack=True, runtime="auto"):
-        data = read_model_bytes(model, "TFLite model")
-        num_threads = arguments.positive_int(num_threads, "num_threads", allow_none=True)
+        num_threads = limits.thread_count(num_threads)
         xnnpack = arguments.boolean(xnnpack, "xnnpack")
         runtime = arguments.choice(runtime, "runtime", RUNTIME_CHOICES)
-        self.file = check_tflite(data, probe=verify)
+        data, self.file = open_tflite(model, probe=verify)
+        self._what = describe(model)
         if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
             raise ValueError(
                 f"EdgeModel runs models with one input and at least one output; this one has "
                 f"{len(self.file.inputs)} inputs and {len(self.file.outputs)} outputs"
             )
-        self._runner = self._start(data, num_threads, xnnpack, runtime)
+        with runtime_errors(self._what, RuntimeError):
+            self._runner = self._start(data, num_threads, xnnpack, runtime)
         self.runtime = self._runner.name
         self._lock = threading.Lock()
         self._input = self._runner.input_detail
@@ -78,6 +81,7 @@ class EdgeModel:
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
+        self._input_range = calibration.InputRangeGuard(self.file, self._what)
         try:
             self.max_length = int(json.loads(self.file.metadata[SEQUENCE_METADATA])["max_length"])
         except (KeyError, ValueError, TypeError):
@@ -200,18 +204,19 @@ class EdgeModel:
         if self.max_length is not None:
             x = self._pad_length(x)
         fixed_batch = self.input_shape[0]
-        if fixed_batch <= 0:
-            chunks = [x]
-        else:
-            chunks = [x[i:i + fixed_batch] for i in range(0, len(x), fixed_batch)]
+        step = fixed_batch if fixed_batch > 0 else limits.PROBE_BATCH  # never more than the probe ran
+        chunks = [x[i:i + step] for i in range(0, len(x), step)]
         results = []
         for chunk in chunks:
             real = len(chunk)
             if fixed_batch > 0 and real < fixed_batch:
                 padding = np.zeros((fixed_batch - real,) + chunk.shape[1:], chunk.dtype)
                 chunk = np.concatenate([chunk, padding])
-            self._runner.reset_state()
-            results.append([y[:real] for y in self._outputs_of(self._runner.run(chunk), length)])
+            with runtime_errors(self._what):
+                self._runner.reset_state()
+                raw = self._runner.run(chunk)
+            check_outputs(raw, len(chunk), self._what)
+            results.append([y[:real] for y in self._outputs_of(raw, length)])
         return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
 
     def predict(self, x):
@@ -238,10 +243,14 @@ class EdgeModel:
                 if not x:
                     raise ValueError("x is an empty list; expected at least one sample")
                 samples = [self._check_input(s, f"x[{i}]", batched=False) for i, s in enumerate(x)]
+                for sample in samples:
+                    self._input_range.check(sample)
                 outs = [self._run_batch(self._to_input_dtype(s[None])) for s in samples]
                 per_output = [[o[k][0] for o in outs] for k in range(len(self._outputs))]
                 return per_output[0] if len(per_output) == 1 else per_output
-            x = self._to_input_dtype(self._check_input(x))
+            x = self._check_input(x)
+            self._input_range.check(x)
+            x = self._to_input_dtype(x)
             outs = self._run_batch(x)
             return outs[0] if len(outs) == 1 else outs
 
@@ -259,7 +268,9 @@ class EdgeModel:
             batch = self.input_shape[0]
             if batch > 0 and len(chunk) != batch:
                 raise ValueError(f"chunk has batch size {len(chunk)}; the model's is {batch}")
-            raw = self._runner.run(self._to_input_dtype(chunk), variables=self.file.variables)
+            with runtime_errors(self._what):
+                raw = self._runner.run(self._to_input_dtype(chunk), variables=self.file.variables)
+            check_outputs(raw, len(chunk), self._what)
             return self._outputs_of(raw, chunk.shape[1])
 
     def stream(self):

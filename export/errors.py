@@ -1,8 +1,13 @@
-"""The exceptions the export package raises."""
+"""The exceptions and warnings the export package raises.
 
+``ModelFileError`` and ``UnverifiedModelWarning`` are the core package's
+(:mod:`keras_seq.saving`), so one ``except`` catches a bad ``.keras`` and a
+bad ``.tflite`` file alike.
+"""
 
-class ModelFileError(ValueError):
-    """A ``.tflite`` or ``.keras`` file is corrupt, truncated, hostile or not a model."""
+from keras_seq.saving import ModelFileError, UnverifiedModelWarning
+
+__all__ = ["ModelFileError", "UnverifiedModelWarning", "ConversionError"]
 
 
 class ConversionError(ValueError):

@@ -15,6 +15,24 @@ def _word_index(text):
 
 
 def run(args):
+    from keras_seq.export.warning_lines import one_line_warnings
+
+    with one_line_warnings("keras-seq infer"):
+        return _infer(args)
+
+
+def _probabilities(values, what):
+    """Refuse outputs that are not probabilities: a damaged file must not print ``probability: nan``."""
+    import numpy as np
+
+    from keras_seq.export.errors import ModelFileError
+
+    if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1 + 1e-3:
+        raise ModelFileError(f"{what} produced values outside [0, 1] (or NaN) where probabilities belong")
+    return values
+
+
+def _infer(args):
     import os
     import pathlib
 
@@ -24,26 +42,34 @@ def run(args):
     from keras_seq.export import bundled_inputs
     from keras_seq.export.digit_image import load_digit_image
     from keras_seq.export.edge_model import EdgeModel
+    from keras_seq.export.errors import ModelFileError
 
     edge = EdgeModel(args.model)
+    what = f"TFLite model {args.model!r}"
     kind = bundled_inputs.input_kind(edge.input_shape)
     index = None if pathlib.Path(args.input).is_file() else _word_index(args.input)
     if kind == bundled_inputs.DIGITS:
+        if edge.output_shape[1:] != (10,):
+            raise ModelFileError(f"{what}: output {edge.output_shape} is not 10 digit probabilities (N, 10)")
         if not pathlib.Path(args.input).is_file():
             raise ValueError(f"INPUT {args.input!r}: this is a digit model; give an image file")
-        probabilities = edge.predict(load_digit_image(args.input)[None])[0]
+        probabilities = _probabilities(edge.predict(load_digit_image(args.input)[None])[0], what)
         digit = int(np.argmax(probabilities))
         print(f"prediction: {digit}  probability: {probabilities[digit]:.4f}")
         return 0
     if kind == bundled_inputs.WORDS:
         from keras_seq.datasets import ocr_words
 
+        if len(edge.output_shape) != 3 or edge.output_shape[2] != len(ocr_words.LETTERS):
+            raise ModelFileError(f"{what}: output {edge.output_shape} is not probabilities of the "
+                                 f"{len(ocr_words.LETTERS)} letters (N, T, {len(ocr_words.LETTERS)})")
         words = ocr_words.load_words()
         if index is None or not 0 <= index < len(words):
             raise ValueError(
                 f"INPUT {args.input!r}: this is a word model; give word:INDEX with INDEX in 0-{len(words) - 1}"
             )
         probabilities = edge.predict([words.images[index][..., None].astype(np.float32)])[0]
+        probabilities = _probabilities(probabilities, what)
         letters = np.argmax(probabilities, axis=-1)
         per_letter = probabilities[np.arange(len(letters)), letters]
         print(f"prediction: {ocr_words.decode(letters)!r}  probability: {float(np.prod(per_letter)):.4f} "

@@ -5,8 +5,8 @@ import dataclasses
 import json
 
 from keras_seq.export.runtimes import RUNTIMES, dynamic_dimensions, unsupported_reasons
-from keras_seq.export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA, read_tflite
-from keras_seq.export.validate import read_model_bytes
+from keras_seq.export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA
+from keras_seq.export.validate import open_tflite
 
 FUSED_RECURRENT_OPS = (
     "UNIDIRECTIONAL_SEQUENCE_LSTM",
@@ -77,7 +77,7 @@ def op_report(tflite):
     """Report the ops of ``tflite`` (an ``EdgeModel``, path or bytes); never runs it."""
     file = getattr(tflite, "file", None)
     if file is None:
-        file = read_tflite(read_model_bytes(tflite, "TFLite model"))
+        file = open_tflite(tflite, probe=False)[1]  # digest and structure checked; not run
     ops = collections.Counter(op for subgraph in file.subgraph_ops for op in subgraph)
     builtins = set(BUILTIN_NAMES.values()) - {"CUSTOM"}
     custom = tuple(sorted(name for name in ops if name not in builtins))

@@ -5,6 +5,17 @@ top of that every vector length is checked against the file size before it is
 walked and every index (operator code, tensor, buffer) against its table, so a
 hostile file cannot make the reader loop for long either. Nothing here runs
 the model.
+
+Beyond the bounds, the memory a runtime will touch is checked, because LiteRT
+trusts it:
+
+- a constant tensor (one whose buffer holds data) holds exactly
+  ``prod(shape) * itemsize`` bytes, with a static shape;
+- no tensor the runtime writes (an op's output or intermediate, a subgraph
+  input, a variable) points at a buffer holding data: it would write into
+  the constant weights' memory, at a size that grows with the batch;
+- the main subgraph's outputs are not constants and have the input's batch
+  axis first.
 """
 
 import dataclasses
@@ -26,6 +37,16 @@ BUILTIN_NAMES = {
 TENSOR_TYPES = {
     value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")
 }
+# Bytes per element of each fixed-size type; int2/int4 constants may be stored
+# packed (see _packed_bytes). STRING, RESOURCE and VARIANT have no fixed size.
+ITEM_BYTES = {
+    "BOOL": 1, "INT8": 1, "UINT8": 1, "FLOAT8_E4M3FN": 1, "FLOAT8_E5M2": 1,
+    "INT16": 2, "UINT16": 2, "FLOAT16": 2, "BFLOAT16": 2,
+    "INT32": 4, "UINT32": 4, "FLOAT32": 4,
+    "INT64": 8, "UINT64": 8, "FLOAT64": 8, "COMPLEX64": 8, "COMPLEX128": 16,
+    "INT4": 1, "UINT4": 1, "INT2": 1,
+}
+PACKED_BITS = {"INT4": 4, "UINT4": 4, "INT2": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +120,58 @@ def _tensor_info(tensor, n_buffers):
     return TensorInfo(name, TENSOR_TYPES[tensor.Type()].lower(), shape, bool(tensor.IsVariable()))
 
 
+def _packed_bytes(elements, type_name):
+    """Bytes a constant of ``elements`` values takes: one per byte, or packed for int2/int4."""
+    bits = PACKED_BITS.get(type_name)
+    return (elements * bits + 7) // 8 if bits else elements * ITEM_BYTES[type_name]
+
+
+def _check_constant(tensor, buffer_bytes, where):
+    """A constant's buffer holds exactly its declared shape's bytes (LiteRT reads that many)."""
+    type_name = TENSOR_TYPES[tensor.Type()]
+    if type_name not in ITEM_BYTES or tensor.Sparsity() is not None:
+        return  # variable-size (strings) or sparse encodings: LiteRT parses these itself
+    shape = tuple(int(tensor.Shape(i)) for i in range(tensor.ShapeLength()))
+    if any(d < 0 for d in shape):
+        raise ModelFileError(f"{where} is a constant with a dynamic shape {shape}")
+    elements = int(np.prod(shape, dtype=object)) if shape else 1
+    allowed = {elements * ITEM_BYTES[type_name], _packed_bytes(elements, type_name)}
+    if buffer_bytes not in allowed:
+        raise ModelFileError(
+            f"{where} ({type_name.lower()} {shape}) needs {min(allowed)} bytes but its buffer holds {buffer_bytes}"
+        )
+
+
+def _check_memory(subgraph, s, written, buffer_bytes):
+    """See the module docstring: constants sized right, nothing written into a constant."""
+    for t in range(subgraph.TensorsLength()):
+        tensor = subgraph.Tensors(t)
+        held = buffer_bytes[tensor.Buffer()] if buffer_bytes else 0
+        where = f"subgraph {s} tensor {t}"
+        if t in written or tensor.IsVariable():
+            if held:
+                raise ModelFileError(
+                    f"{where} is written by the runtime but points at constant buffer {tensor.Buffer()} "
+                    f"({held} bytes): running it would overwrite that memory"
+                )
+        elif held:
+            _check_constant(tensor, held, where)
+
+
+def _check_outputs(tensors, ends, constants):
+    """Main outputs: computed, not constant, with the input's batch axis first."""
+    inputs, outputs = ends
+    batch = tensors[inputs[0]].shape[0] if inputs and tensors[inputs[0]].shape else None
+    for k, t in enumerate(outputs):
+        output = tensors[t]
+        if t in constants:
+            raise ModelFileError(f"output {k} is a constant, not computed from the input")
+        if batch is not None and (not output.shape or output.shape[0] != batch):
+            raise ModelFileError(
+                f"output {k} has shape {output.shape}; its first axis must be the input's batch axis ({batch})"
+            )
+
+
 def read_tflite(data):
     """Parse and check ``data`` (bytes of a ``.tflite`` file) into a :class:`TFLiteFile`.
 
@@ -127,12 +200,14 @@ def _read(data):
         raise ModelFileError(f"root table offset {root} is outside the {len(data)}-byte file")
     model = schema.Model.GetRootAs(data, 0)
     n_buffers = _length(model.BuffersLength(), data, "buffers")
+    buffer_bytes = []
     for b in range(n_buffers):
         buffer = model.Buffers(b)
-        _length(buffer.DataLength(), data, f"buffer {b}", element_bytes=1)
+        buffer_bytes.append(_length(buffer.DataLength(), data, f"buffer {b}", element_bytes=1))
         if buffer.Offset() > 1:
             if buffer.Offset() + buffer.Size() > len(data):
                 raise ModelFileError(f"buffer {b} lies outside the file")
+            buffer_bytes[-1] = buffer.Size()
     codes = [_op_name(model.OperatorCodes(i))
              for i in range(_length(model.OperatorCodesLength(), data, "operator codes"))]
     n_subgraphs = _length(model.SubgraphsLength(), data, "subgraphs")
@@ -143,7 +218,7 @@ def _read(data):
         subgraph = model.Subgraphs(s)
         n_tensors = _length(subgraph.TensorsLength(), data, f"subgraph {s} tensors")
         tensors = [_tensor_info(subgraph.Tensors(t), n_buffers) for t in range(n_tensors)]
-        ops = []
+        ops, written = [], set()
         for o in range(_length(subgraph.OperatorsLength(), data, f"subgraph {s} operators")):
             op = subgraph.Operators(o)
             ops.append(codes[_index(op.OpcodeIndex(), len(codes), "operator code index")])
@@ -151,14 +226,22 @@ def _read(data):
                 if op.Inputs(i) != -1:
                     _index(op.Inputs(i), n_tensors, f"operator {o} input tensor")
             for i in range(_length(op.OutputsLength(), data, "operator outputs")):
-                _index(op.Outputs(i), n_tensors, f"operator {o} output tensor")
+                written.add(_index(op.Outputs(i), n_tensors, f"operator {o} output tensor"))
+            for i in range(_length(op.IntermediatesLength(), data, "operator intermediates")):
+                written.add(_index(op.Intermediates(i), n_tensors, f"operator {o} intermediate tensor"))
         ends = [
-            tuple(tensors[_index(get(i), n_tensors, "subgraph input/output tensor")] for i in range(n))
+            [_index(get(i), n_tensors, "subgraph input/output tensor") for i in range(n)]
             for get, n in ((subgraph.Inputs, _length(subgraph.InputsLength(), data, "inputs")),
                            (subgraph.Outputs, _length(subgraph.OutputsLength(), data, "outputs")))
         ]
+        written.update(ends[0])
+        _check_memory(subgraph, s, written, buffer_bytes)
         if main is None:
-            main = ends + [tuple(i for i, t in enumerate(tensors) if t.is_variable)]
+            constants = {t for t in range(n_tensors)
+                         if t not in written and buffer_bytes and buffer_bytes[subgraph.Tensors(t).Buffer()]}
+            _check_outputs(tensors, ends, constants)
+            main = [tuple(tensors[i] for i in end) for end in ends]
+            main.append(tuple(i for i, t in enumerate(tensors) if t.is_variable))
         subgraph_ops.append(tuple(ops))
     metadata = {}
     for m in range(_length(model.MetadataLength(), data, "metadata")):

@@ -1,64 +1,104 @@
-"""Safe loading of model files: a bad ``.tflite`` or ``.keras`` file raises, never crashes.
+"""Safe loading of ``.tflite`` files: a bad file raises, never crashes or answers wrongly in silence.
 
-Two guards, in order:
+Three guards, in order:
 
-1. In-process structural checks that cannot crash (pure Python): for
-   ``.tflite``, the flatbuffer identifier and every count, offset and index
-   (:func:`keras_seq.export.tflite_file.read_tflite`); for ``.keras``, the zip
-   directory, sizes (no zip bombs), CRCs and the JSON config.
-2. A probe in a child process, which loads the model the way the caller is
-   about to (LiteRT: load, allocate, invoke once on zeros, in a child forked
-   from a clean fork server; Keras: ``load_model(safe_mode=True)`` in a new
-   interpreter) under a time and memory limit. A native
-   crash, hang or memory blow-up kills only the child and becomes a
+1. The digest (:mod:`keras_seq.export.integrity`): a file written by
+   ``to_tflite`` whose bytes changed since is refused. A file without a
+   digest (from another tool) loads, with an :class:`UnverifiedModelWarning`.
+2. In-process structural checks that cannot crash (pure Python,
+   :func:`keras_seq.export.tflite_file.read_tflite`): the flatbuffer
+   identifier, every count, offset and index, constant buffers of the size
+   their shapes need, no tensor the runtime writes aliasing a constant
+   buffer, outputs with the batch axis first.
+3. A probe in a child process forked from a clean fork server, which loads,
+   allocates and runs the model on zeros the way the caller is about to, at
+   batch 1 and at ``limits.PROBE_BATCH`` (other dynamic axes at 1 and
+   ``limits.PROBE_LENGTH``), under a time and memory limit. A native crash,
+   hang or memory blow-up kills only the child and becomes a
    :class:`ModelFileError`. Files that passed are remembered by sha256 for
    the rest of the process.
+
+``.keras`` files are checked by :mod:`keras_seq.saving` (re-exported here).
 """
 
+import contextlib
 import hashlib
-import json
 import multiprocessing
 import os
 import pathlib
 import signal
-import subprocess
 import sys
 import types
-import zipfile
+import warnings
 
-from keras_seq.export.errors import ModelFileError
+from keras_seq.export import integrity, limits
+from keras_seq.export.errors import ModelFileError, UnverifiedModelWarning
 from keras_seq.export.tflite_file import read_tflite
-
-PROBE_MEMORY_BYTES = 8 << 30
-KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
-MAX_UNZIPPED_BYTES = 4 << 30
-MAX_COMPRESSION_RATIO = 200
+from keras_seq.saving import check_keras_file, limit_child_memory, load_keras_model  # noqa: F401  one loader
 
 _probed = set()
 
 _forkserver = None
 
 
+def probe_shapes(shape_signature):
+    """The input shapes the probe runs: dynamic axes at 1, then batch at ``PROBE_BATCH`` and others at ``PROBE_LENGTH``."""
+    small = [d if d > 0 else 1 for d in shape_signature]
+    large = [d if d > 0 else (limits.PROBE_BATCH if axis == 0 else limits.PROBE_LENGTH)
+             for axis, d in enumerate(shape_signature)]
+    return [small] if large == small else [small, large]
+
+
+def check_outputs(outputs, batch, what="the model"):
+    """Raise :class:`ModelFileError` unless every output has ``batch`` rows (what ``predict`` splits)."""
+    for k, y in enumerate(outputs):
+        if y.ndim < 1 or y.shape[0] != batch:
+            raise ModelFileError(f"{what}: output {k} has shape {y.shape} for a batch of {batch}")
+
+
+@contextlib.contextmanager
+def runtime_errors(what, kinds=(RuntimeError, ValueError)):
+    """Turn the runtime's errors (``RuntimeError`` from a kernel, e.g. a RESHAPE that does not fit) into :class:`ModelFileError`.
+
+    ``kinds``: the exception types to turn (LiteRT raises ``ValueError`` too,
+    e.g. for a resize its kernels refuse).
+    """
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except kinds as error:
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        raise ModelFileError(f"{what} failed to run: {lines[-1][:300] if lines else type(error).__name__}") from error
+
+
 def _tflite_probe(data):
-    """Load, allocate and invoke ``data`` once on zeros; runs in a forked child."""
+    """Load, allocate and invoke ``data`` on zeros at :func:`probe_shapes`; runs in a forked child."""
     import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=data)
-    for detail in interpreter.get_input_details():
-        shape = [d if d > 0 else 1 for d in detail["shape_signature"]]
-        interpreter.resize_tensor_input(detail["index"], shape)
-    interpreter.allocate_tensors()
-    for detail in interpreter.get_input_details():
-        interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
-    interpreter.invoke()
-    for detail in interpreter.get_output_details():
-        interpreter.get_tensor(detail["index"])
+    details = interpreter.get_input_details()
+    plans = [probe_shapes(d["shape_signature"]) for d in details]
+    for step in range(max(map(len, plans))):
+        for detail, plan in zip(details, plans):
+            interpreter.resize_tensor_input(detail["index"], plan[min(step, len(plan) - 1)])
+        interpreter.allocate_tensors()
+        interpreter.reset_all_variables()
+        for detail in interpreter.get_input_details():
+            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+        interpreter.invoke()
+        batch = interpreter.get_input_details()[0]["shape"][0] if len(details[0]["shape"]) else 1
+        outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+        check_outputs(outputs, batch, "TFLite model")
 
 
 def _run_and_report(target, args, connection):
-    """Child side of :func:`_probe_forked`: run, then send "" or the error."""
-    _limit_memory()
+    """Child side of :func:`_probe_forked`: run, then send "" or the error (the runtime's own log lines are dropped)."""
+    limit_child_memory()
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
     try:
         target(*args)
         connection.send("")
@@ -108,42 +148,6 @@ def _probe_forked(target, args, what, timeout):
         raise ModelFileError(f"{what}: cannot be loaded: {message}")
 
 
-_KERAS_PROBE = r"""
-import os, sys
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras
-import keras_seq.layers  # registers the package's own layers for deserialization
-keras.saving.load_model(sys.argv[1], safe_mode=True, compile=False)
-"""
-
-
-def _limit_memory():
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES))
-
-
-def _probe(code, what, timeout, args=()):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            env=env,
-            preexec_fn=_limit_memory if os.name == "posix" else None,
-        )
-    except subprocess.TimeoutExpired:
-        raise ModelFileError(f"{what}: loading it did not finish within {timeout} s") from None
-    if done.returncode < 0:
-        name = signal.Signals(-done.returncode).name
-        raise ModelFileError(f"{what}: the runtime crashed loading it ({name})")
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-        raise ModelFileError(f"{what}: cannot be loaded: {lines[-1] if lines else 'exit ' + str(done.returncode)}")
-
-
 def read_model_bytes(model, what="model"):
     """Return the bytes of ``model``: a path (str or PathLike) or bytes-like."""
     if isinstance(model, (bytes, bytearray, memoryview)):
@@ -156,82 +160,50 @@ def read_model_bytes(model, what="model"):
     raise ValueError(f"{what} must be a file path or bytes, got {type(model).__name__}")
 
 
-def check_tflite(data, probe=True, timeout=30):
+def describe(model):
+    """How messages name ``model``: its path, or its size when it is bytes."""
+    if isinstance(model, (str, os.PathLike)):
+        return f"TFLite model {str(model)!r}"
+    return f"TFLite model ({len(model)} bytes)" if isinstance(model, (bytes, bytearray, memoryview)) else "TFLite model"
+
+
+def check_tflite(data, probe=True, timeout=30, what="TFLite model"):
     """Check ``data`` (bytes of a ``.tflite`` file) before an interpreter sees it.
 
     Args:
         data: the file's bytes.
-        probe: also load and run it once in a child process.
+        probe: also load and run it in a child process (see the module docstring).
         timeout: seconds the probe may take.
+        what: how messages name the file.
 
     Returns:
         The parsed :class:`keras_seq.export.tflite_file.TFLiteFile`.
 
     Raises:
-        ModelFileError: the file is corrupt, truncated or does not run.
+        ModelFileError: the file does not match its digest, is corrupt,
+            truncated or unsafe to run, or does not run.
     """
-    info = read_tflite(data)
+    data = bytes(data)
+    try:
+        verified = integrity.verify(data)
+        info = read_tflite(data)
+    except ModelFileError as error:
+        raise ModelFileError(f"{what}: {error}") from None
+    if not verified:
+        warnings.warn(
+            f"{what} carries no digest, so damage to it cannot be detected", UnverifiedModelWarning, stacklevel=2
+        )
     digest = hashlib.sha256(data).hexdigest()
     if probe and digest not in _probed:
-        _probe_forked(_tflite_probe, (bytes(data),), "TFLite model", timeout)
+        _probe_forked(_tflite_probe, (data,), what, timeout)
         _probed.add(digest)
     return info
 
 
-def check_keras_file(path, probe=True, timeout=180):
-    """Check a ``.keras`` file (zip of config, metadata and HDF5 weights) before loading it.
+def open_tflite(model, probe=True, timeout=30):
+    """Read and check a ``.tflite`` model (a path or bytes): returns ``(bytes, TFLiteFile)``.
 
-    Raises:
-        ModelFileError: not a readable ``.keras`` archive, a zip bomb, a bad
-            CRC or JSON, missing members, or loading it crashes, hangs or fails
-            in a child process.
+    See :func:`check_tflite`; errors name the file.
     """
-    path = pathlib.Path(path)
-    what = f"Keras model file {str(path)!r}"
-    if not path.is_file():
-        raise ModelFileError(f"{what} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{what} is not a .keras (zip) archive")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-            names = {e.filename for e in entries}
-            missing = [m for m in KERAS_MEMBERS if m not in names]
-            if missing:
-                raise ModelFileError(f"{what} lacks {missing}")
-            unzipped = sum(e.file_size for e in entries)
-            packed = sum(e.compress_size for e in entries)
-            if unzipped > MAX_UNZIPPED_BYTES or unzipped > MAX_COMPRESSION_RATIO * max(packed, 1) + (1 << 20):
-                raise ModelFileError(f"{what} unpacks to {unzipped} bytes from {packed}: refused")
-            bad = archive.testzip()
-            if bad is not None:
-                raise ModelFileError(f"{what}: member {bad!r} fails its CRC check")
-            config = json.loads(archive.read("config.json"))
-            if not isinstance(config, dict) or "class_name" not in config:
-                raise ModelFileError(f"{what}: config.json is not a Keras model config")
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as error:
-        raise ModelFileError(f"{what} is corrupt: {type(error).__name__}: {error}") from error
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if probe and digest not in _probed:
-        _probe(_KERAS_PROBE, what, timeout, args=(str(path),))
-        _probed.add(digest)
-
-
-def load_keras_model(path, probe=True):
-    """Load a ``.keras`` file safely: :func:`check_keras_file`, then ``safe_mode=True``.
-
-    Raises:
-        ModelFileError: see :func:`check_keras_file`; also any error Keras
-            raises while loading, with its message.
-    """
-    check_keras_file(path, probe=probe)
-    import keras
-
-    import keras_seq.layers  # noqa: F401  registers the package's own layers
-
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a bad file
-        raise ModelFileError(f"Keras model file {str(path)!r} cannot be loaded: {error}") from error
+    data = read_model_bytes(model, "TFLite model")
+    return data, check_tflite(data, probe=probe, timeout=timeout, what=describe(model))

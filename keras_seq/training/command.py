@@ -6,7 +6,10 @@
 The run folder (``--out``, default ``./keras-seq-out/<task>``) gets
 ``model.keras`` after every epoch, ``backup/`` (what a rerun with the same
 ``--out`` continues from) and, at the end, ``metrics.json``. All files are
-written atomically.
+written atomically; the final ``model.keras`` carries a sha256 digest that
+``keras-seq export``, ``demo --model`` and ``verify`` check. The run owns
+its folder: a second run into it while the first is alive is refused
+(:mod:`keras_seq.training.run_lock`).
 """
 
 import sys
@@ -46,10 +49,21 @@ def add_arguments(parser):
 def run(args):
     options = _check(args)
     # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
-    from keras_seq import atomic_files
-    from keras_seq.training import distribute, reproducible, tasks, trainer
+    from keras_seq.training import distribute, run_lock
 
     strategy = distribute.make_strategy(args.strategy)
+    with run_lock.RunLock(distribute.worker_dir(options["out"], strategy)) as lock:
+        if lock.took_over:
+            print(f"keras-seq train: took over the lock of process {lock.took_over}, which has ended",
+                  file=sys.stderr)
+        return _train(args, options, strategy)
+
+
+def _train(args, options, strategy):
+    """Train, evaluate and write the run folder; returns the exit status."""
+    from keras_seq import atomic_files, saving
+    from keras_seq.training import reproducible, tasks, trainer
+
     if args.seed is not None:
         reproducible.set_seed(args.seed)
     if args.task == "digits":
@@ -79,6 +93,7 @@ def run(args):
     metrics.update(run_description, epochs=result.epochs_done, resumed_from_epoch=result.resumed_from,
                    steps=result.steps, seed=args.seed, strategy=args.strategy,
                    replicas=int(strategy.num_replicas_in_sync), history=result.history)
+    saving.stamp_keras_file(result.folder / trainer.MODEL_FILE)
     atomic_files.write_json(metrics, result.folder / "metrics.json")
     shown = {k: v for k, v in metrics.items() if k.endswith("accuracy") or k.endswith("error")}
     print(f"{args.task}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
@@ -118,5 +133,7 @@ def _check(args):
         raise ValueError("--clipnorm and --global-clipnorm are both set; choose one")
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise ValueError(f"--seed {args.seed} is not allowed; expected an int in [0, 2**32 - 1]")
+    if args.out is not None and not args.out.strip():
+        raise ValueError(f"--out {args.out!r} is not allowed; expected a folder path")
     out = args.out if args.out is not None else f"keras-seq-out/{args.task}"
     return {"model": model, "epochs": epochs, "batch_size": batch_size, "out": out}

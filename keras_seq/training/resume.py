@@ -2,15 +2,18 @@
 
 The backup folder holds ``epoch-NNNN.weights.h5`` (the model's weights and,
 for a compiled model, its optimizer's state: step count and moments) and
-``state.json``, which names the weights of the last finished epoch and keeps
-the per-epoch history. Every file is written atomically and ``state.json``
+``state.json``, which names the weights of the last finished epoch, holds
+their sha256 digest (checked before they are loaded: a damaged backup is
+refused, not trained on) and keeps the per-epoch history. Every file is written atomically and ``state.json``
 is written last, so a process killed at any moment (even ``SIGKILL``
 half-way through a save) leaves the backup of the previous finished epoch
 intact and a rerun continues from it.
 """
 
+import hashlib
 import json
 import pathlib
+import warnings
 
 from keras_seq import atomic_files
 
@@ -59,8 +62,9 @@ class RunBackup:
                 f"the backup in {str(self.folder)!r} belongs to another run ({run}), not to {self.run}; "
                 "use another --out folder or delete that backup"
             )
-        if not (self.folder / weights).is_file():
+        if not isinstance(weights, str) or "/" in weights or not (self.folder / weights).is_file():
             raise ValueError(f"backup {str(self.state_path)!r} names missing weights {weights!r}; delete {str(self.folder)!r} to start over")
+        _check_digest(self.folder / weights, state.get("sha256"), self.folder)
         return {"epochs_done": int(epochs_done), "weights": weights, "history": list(history), "run": run}
 
     def restore(self, model):
@@ -83,9 +87,30 @@ class RunBackup:
         weights = f"epoch-{epochs_done:04d}.weights.h5"
         atomic_files.save_weights(model, self.folder / weights)
         atomic_files.write_json(
-            {"epochs_done": epochs_done, "weights": weights, "history": history, "run": self.run},
+            {"epochs_done": epochs_done, "weights": weights, "sha256": _sha256(self.folder / weights),
+             "history": history, "run": self.run},
             self.state_path,
         )
         for old in self.folder.glob("epoch-*.weights.h5"):
             if old.name != weights:
                 old.unlink()
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_digest(path, expected, folder):
+    """Refuse weights whose sha256 differs from the one recorded when they were saved."""
+    if expected is None:  # a backup from before digests were recorded
+        warnings.warn(f"backup weights {str(path)!r} carry no digest; loading them unverified", stacklevel=3)
+        return
+    if _sha256(path) != expected:
+        raise ValueError(
+            f"backup weights {str(path)!r} do not match the sha256 digest recorded when they were saved "
+            f"(damaged); delete {str(folder)!r} to start over"
+        )

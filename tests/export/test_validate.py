@@ -97,6 +97,7 @@ def test_the_probes_turn_native_crashes_and_hangs_into_errors():
     import signal
     import time
 
+    from keras_seq import saving
     from keras_seq.export import validate
 
     with pytest.raises(ModelFileError, match="crashed .*SIGSEGV"):
@@ -104,9 +105,9 @@ def test_the_probes_turn_native_crashes_and_hangs_into_errors():
     with pytest.raises(ModelFileError, match="did not finish within 1 s"):
         validate._probe_forked(time.sleep, (30,), "TFLite model", 1)
     with pytest.raises(ModelFileError, match="crashed .*SIGABRT"):
-        validate._probe("import os; os.abort()", "Keras model", 30)
+        saving._probe("import os; os.abort()", "Keras model", 30)
     with pytest.raises(ModelFileError, match="did not finish within 1 s"):
-        validate._probe("import time; time.sleep(30)", "Keras model", 1)
+        saving._probe("import time; time.sleep(30)", "Keras model", 1)
 
 
 def _keras_file(tmp_path, name="m.keras", layer=None):
