@@ -165,7 +165,8 @@ def structural_mutation(data, rng, kind):
             buffer.data = np.array([1, int(np.prod(target[1:]))], np.int32).view(np.uint8)
             model.buffers.append(buffer)
             shape = schema.TensorT()
-            shape.shape, shape.type, shape.buffer, shape.name = np.array([2], np.int32), schema.TensorType.INT32, len(model.buffers) - 1, b"fixed_shape"
+            shape.shape, shape.type = np.array([2], np.int32), schema.TensorType.INT32
+            shape.buffer, shape.name = len(model.buffers) - 1, b"fixed_shape"
             tensors.append(shape)
             reshapes[0].inputs[1] = len(tensors) - 1
     import flatbuffers

@@ -80,7 +80,8 @@ def python_ms(data, x, runs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--handwriting", default=None, help="a trained handwriting .keras (default: untrained, full size)")
+    parser.add_argument("--handwriting", default=None,
+                        help="a trained handwriting .keras (default: untrained, full size)")
     parser.add_argument("--digits", default=None, help="a trained digit .keras (default: untrained LeNet-5 modern)")
     parser.add_argument("--runs", type=int, default=200, help="inferences per round")
     parser.add_argument("--rounds", type=int, default=5)

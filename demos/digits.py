@@ -136,7 +136,8 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         ``occlusion`` (see :func:`keras_seq.demos.occlusion.occlusion_vs_gradient`),
         ``explained`` and ``occluded`` test indices, ``paths`` of all written files.
     """
-    from keras_seq.atomic_files import save_model, write_bytes
+    from keras_seq.atomic_files import write_bytes
+    from keras_seq.saving import save_model
     from keras_seq.demos import model_files
     from keras_seq.demos.progress import Progress
 

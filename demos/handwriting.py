@@ -90,7 +90,8 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """
     from keras_seq import export
     from keras_seq.demos import model_files
-    from keras_seq.atomic_files import save_model, write_bytes
+    from keras_seq.atomic_files import write_bytes
+    from keras_seq.saving import save_model
     from keras_seq.datasets import ocr_words
     from keras_seq.demos.progress import Progress
 

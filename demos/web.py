@@ -53,7 +53,7 @@ def web_options(args, name):
 
 def digit_model(out, epochs, fast, progress):
     """``out/model.keras``, or LeNet-5 trained as ``keras-seq demo digits`` trains it (and saved there)."""
-    from keras_seq.atomic_files import save_model
+    from keras_seq.saving import save_model
     from keras_seq.datasets import mnist
     from keras_seq.demos import digits, model_files
 
@@ -74,7 +74,7 @@ def digit_model(out, epochs, fast, progress):
 
 def word_model(out, epochs, fast, progress):
     """``out/handwriting.keras``, or the word model trained as ``keras-seq demo handwriting`` trains it."""
-    from keras_seq.atomic_files import save_model
+    from keras_seq.saving import save_model
     from keras_seq.datasets import ocr_words
     from keras_seq.demos import handwriting, model_files
 

@@ -12,8 +12,9 @@ Example:
     >>> print(op_report(edge)); print(parity(model, edge, x_test[:100]))
 """
 
+from keras_seq.export.calibration import CalibrationData, InputRangeWarning
 from keras_seq.export.edge_model import EdgeModel, EdgeStream
-from keras_seq.export.errors import ConversionError, ModelFileError
+from keras_seq.export.errors import ConversionError, ModelFileError, UnverifiedModelWarning
 from keras_seq.export.op_report import OpReport, op_report
 from keras_seq.export.parity import Parity, parity
 from keras_seq.export.validate import check_keras_file, check_tflite, load_keras_model
@@ -25,8 +26,11 @@ __all__ = [
     "to_tflite",
     "EdgeModel",
     "EdgeStream",
+    "CalibrationData",
     "ConversionError",
     "ModelFileError",
+    "UnverifiedModelWarning",
+    "InputRangeWarning",
     "OpReport",
     "op_report",
     "Parity",

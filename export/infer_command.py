@@ -76,4 +76,6 @@ def _infer(args):
               f"(letters {' '.join(f'{p:.2f}' for p in per_letter)})  "
               f"truth: {ocr_words.decode(words.labels[index])!r}")
         return 0
-    raise ValueError(f"{args.model}: input {edge.input_shape} is neither a digit (28, 28, 1) nor a word (T, 16, 8, 1) model")
+    raise ValueError(
+        f"{args.model}: input {edge.input_shape} is neither a digit (28, 28, 1) nor a word (T, 16, 8, 1) model"
+    )

@@ -42,7 +42,8 @@ _forkserver = None
 
 
 def probe_shapes(shape_signature):
-    """The input shapes the probe runs: dynamic axes at 1, then batch at ``PROBE_BATCH`` and others at ``PROBE_LENGTH``."""
+    """The input shapes the probe runs: dynamic axes at 1, then the batch at
+    ``PROBE_BATCH`` and other dynamic axes at ``PROBE_LENGTH``."""
     small = [d if d > 0 else 1 for d in shape_signature]
     large = [d if d > 0 else (limits.PROBE_BATCH if axis == 0 else limits.PROBE_LENGTH)
              for axis, d in enumerate(shape_signature)]
@@ -58,7 +59,8 @@ def check_outputs(outputs, batch, what="the model"):
 
 @contextlib.contextmanager
 def runtime_errors(what, kinds=(RuntimeError, ValueError)):
-    """Turn the runtime's errors (``RuntimeError`` from a kernel, e.g. a RESHAPE that does not fit) into :class:`ModelFileError`.
+    """Turn the runtime's errors (``RuntimeError`` from a kernel, e.g. a RESHAPE
+    that does not fit) into :class:`ModelFileError`.
 
     ``kinds``: the exception types to turn (LiteRT raises ``ValueError`` too,
     e.g. for a resize its kernels refuse).

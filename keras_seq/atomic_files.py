@@ -64,13 +64,6 @@ def write_json(data, path):
     return write_bytes((json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), path)
 
 
-def save_model(model, path):
-    """``model.save`` to ``path`` (a ``.keras`` file) atomically; return the path."""
-    with replacing(path) as temporary:
-        model.save(temporary)
-    return pathlib.Path(path)
-
-
 def save_weights(model, path):
     """``model.save_weights`` to ``path`` (``.weights.h5``) atomically; return the path."""
     with replacing(path) as temporary:

@@ -61,7 +61,7 @@ def run(args):
 
 def _train(args, options, strategy):
     """Train, evaluate and write the run folder; returns the exit status."""
-    from keras_seq import atomic_files, saving
+    from keras_seq import atomic_files
     from keras_seq.training import reproducible, tasks, trainer
 
     if args.seed is not None:
@@ -93,7 +93,6 @@ def _train(args, options, strategy):
     metrics.update(run_description, epochs=result.epochs_done, resumed_from_epoch=result.resumed_from,
                    steps=result.steps, seed=args.seed, strategy=args.strategy,
                    replicas=int(strategy.num_replicas_in_sync), history=result.history)
-    saving.stamp_keras_file(result.folder / trainer.MODEL_FILE)
     atomic_files.write_json(metrics, result.folder / "metrics.json")
     shown = {k: v for k, v in metrics.items() if k.endswith("accuracy") or k.endswith("error")}
     print(f"{args.task}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items())

@@ -56,14 +56,19 @@ class RunBackup:
             history = state["history"]
             run = state["run"]
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"backup {str(self.state_path)!r} is unreadable ({error}); delete {str(self.folder)!r} to start over") from None
+            raise ValueError(
+                f"backup {str(self.state_path)!r} is unreadable ({error}); delete {str(self.folder)!r} to start over"
+            ) from None
         if run != self.run:
             raise ValueError(
                 f"the backup in {str(self.folder)!r} belongs to another run ({run}), not to {self.run}; "
                 "use another --out folder or delete that backup"
             )
         if not isinstance(weights, str) or "/" in weights or not (self.folder / weights).is_file():
-            raise ValueError(f"backup {str(self.state_path)!r} names missing weights {weights!r}; delete {str(self.folder)!r} to start over")
+            raise ValueError(
+                f"backup {str(self.state_path)!r} names missing weights {weights!r}; "
+                f"delete {str(self.folder)!r} to start over"
+            )
         _check_digest(self.folder / weights, state.get("sha256"), self.folder)
         return {"epochs_done": int(epochs_done), "weights": weights, "history": list(history), "run": run}
 

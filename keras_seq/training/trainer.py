@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq import arguments, atomic_files
+from keras_seq import arguments, atomic_files, saving
 from keras_seq.training import distribute
 from keras_seq.training.distributed_step import DistributedStep
 from keras_seq.training.resume import RunBackup
@@ -111,11 +111,11 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
         order = np.random.default_rng([data_seed, epoch]).permutation(len(data[0]))
         loss = _train_epoch(step, data, order, batch_size, epoch, _kept_checkpoint(folder, len(history)))
         history.append({"epoch": epoch + 1, "loss": loss, "seconds": round(time.perf_counter() - started, 3)})
-        atomic_files.save_model(model, folder / MODEL_FILE)
+        saving.save_model(model, folder / MODEL_FILE)
         backup.save(model, epoch + 1, history)  # state.json last: the epoch counts as done from here
         log(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f} ({history[-1]['seconds']:.1f} s)")
     if not (folder / MODEL_FILE).exists():
-        atomic_files.save_model(model, folder / MODEL_FILE)
+        saving.save_model(model, folder / MODEL_FILE)
     return TrainingResult(model, folder, max(epochs, resumed_from), resumed_from, history, _steps(optimizer))
 
 

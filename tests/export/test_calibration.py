@@ -17,7 +17,8 @@ def test_int8_without_usable_calibration_data_is_an_error(trained_lenet_files):
 
 def test_raw_pixels_for_a_model_that_takes_0_to_1_are_refused_unless_declared(trained_lenet_files):
     model, _, _, x_test = trained_lenet_files
-    with pytest.raises(ValueError, match=r"spans \[0, 255\], outside the model's input range \[0, 1\].*CalibrationData"):
+    expected = r"spans \[0, 255\], outside the model's input range \[0, 1\].*CalibrationData"
+    with pytest.raises(ValueError, match=expected):
         to_tflite(model, quantization="int8", representative_data=np.round(x_test[:50] * 255))
     for bad in ((1, 0), (0, np.inf), "0-1", (0,)):
         with pytest.raises(ValueError, match="input_range=.*is not allowed"):

@@ -121,7 +121,8 @@ def test_an_oversized_image_is_refused_from_its_header(tmp_path):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     header = struct.pack(">IIBBBBB", 9000, 9000, 8, 0, 0, 0, 0)  # 81 megapixels, 8-bit gray
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+           + chunk(b"IEND", b""))
     (tmp_path / "huge.png").write_bytes(png)
     started = time.perf_counter()
     with pytest.raises(ValueError, match="9000x9000: more than 25000000 pixels, refused before decoding"):

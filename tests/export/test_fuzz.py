@@ -1,7 +1,8 @@
 """Seeded fuzzing: damaged copies of a trained LeNet-5's .tflite files are refused or answer exactly as
 the original; hostile and unverified ones never crash or hang the caller (benchmarks/fuzz.py, smaller)."""
 
-MUTANTS = 440  # 308 damaged (byte flips in every region, truncations, appends, structural edits), 66 hostile, 66 unverified
+# 308 damaged (byte flips in every region, truncations, appends, structural edits), 66 hostile, 66 unverified
+MUTANTS = 440
 SEED = 2026
 
 

@@ -31,7 +31,7 @@ def test_to_tflite_stamps_a_digest_that_covers_every_byte(files, fuzz_tools):
             damaged[int(rng.choice(positions[region]))] ^= 1 << int(rng.integers(0, 8))
             path = folder / f"damaged-{region}.tflite"
             path.write_bytes(damaged)
-            for load in (lambda: EdgeModel(path, verify=False), lambda: op_report(path)):
+            for load in (lambda path=path: EdgeModel(path, verify=False), lambda path=path: op_report(path)):
                 with pytest.raises(ModelFileError) as error:
                     load()
                 message = str(error.value)
@@ -112,9 +112,11 @@ def test_predict_runs_large_batches_in_probed_chunks(files):
 def test_num_threads_is_capped(files):
     _, data, _ = files
     for bad in (0, limits.MAX_NUM_THREADS + 1, 32768, True, 2.0):
-        with pytest.raises(ValueError, match=f"num_threads=.*expected None or an int >= 1 and <= {limits.MAX_NUM_THREADS}"):
+        expected = f"num_threads=.*expected None or an int >= 1 and <= {limits.MAX_NUM_THREADS}"
+        with pytest.raises(ValueError, match=expected):
             EdgeModel(data, num_threads=bad, verify=False)
-    assert EdgeModel(data, num_threads=limits.MAX_NUM_THREADS, verify=False).predict(np.zeros((1, 28, 28, 1))).shape == (1, 10)
+    edge = EdgeModel(data, num_threads=limits.MAX_NUM_THREADS, verify=False)
+    assert edge.predict(np.zeros((1, 28, 28, 1))).shape == (1, 10)
 
 
 def test_verify_command_prints_the_verdict(files, fuzz_tools, capsys):

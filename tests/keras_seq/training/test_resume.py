@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from keras_seq import cli
-from keras_seq import atomic_files
+from keras_seq import atomic_files, saving
 from keras_seq.training.resume import RunBackup
 
 EPOCHS, LIMIT, BATCH = 4, 48, 8  # 6 steps per epoch
@@ -57,7 +57,7 @@ def test_sigkill_mid_run_then_rerun_resumes_and_ends_with_the_right_epoch_count(
 def test_a_failed_save_leaves_the_previous_file_whole(tmp_path):
     path = tmp_path / "model.keras"
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    atomic_files.save_model(model, path)
+    saving.save_model(model, path)
     before = path.read_bytes()
 
     with pytest.raises(KeyboardInterrupt):
