@@ -11,10 +11,11 @@ written atomically.
 
 import sys
 
-TASKS = ("digits", "handwriting")
+TASKS = ("digits", "handwriting", "words")
 DEFAULTS = {  # task: (epochs, batch size)
     "digits": (10, 128),
     "handwriting": (20, 32),
+    "words": (12, 32),
 }
 
 
@@ -44,6 +45,10 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.task == "words":
+        from keras_seq.training.words_command import run_words
+
+        return run_words(args, DEFAULTS["words"])
     options = _check(args)
     # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     from keras_seq import atomic_files
