@@ -23,9 +23,12 @@ def run(args):
 
     from keras_seq.export import bundled_inputs
     from keras_seq.export.digit_image import load_digit_image
+    from keras_seq.export import word_image
     from keras_seq.export.edge_model import EdgeModel
 
     edge = EdgeModel(args.model)
+    if word_image.is_word_reader(edge.input_shape):
+        return word_image.infer(edge, args.input)
     kind = bundled_inputs.input_kind(edge.input_shape)
     index = None if pathlib.Path(args.input).is_file() else _word_index(args.input)
     if kind == bundled_inputs.DIGITS:

@@ -68,10 +68,11 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
         3. crop to the rows and columns holding a pixel > ``INK_THRESHOLD``;
         4. resize (area average) to ``HEIGHT`` rows and
            ``w' = max(1, round(w * HEIGHT / h))`` columns;
-        5. add ``MARGIN`` blank columns on each side.
+        5. add ``MARGIN`` blank columns on each side (one more on the
+           right when w' is odd: the reader takes two columns per step).
 
     Returns:
-        float32 (HEIGHT, w' + 2 MARGIN), ink 1 on background 0.
+        float32 (HEIGHT, w' + 2 MARGIN + (w' mod 2)), ink 1 on background 0.
 
     Raises:
         ValueError: not a non-empty 2-D finite image, no ink (blank), ink
@@ -100,13 +101,14 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
         )
     ink = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     width = max(1, int(round(ink.shape[1] * HEIGHT / ink_height)))
-    if width + 2 * MARGIN > max_width:
+    total = width + 2 * MARGIN + width % 2
+    if total > max_width:
         raise ValueError(
-            f"the word is {width + 2 * MARGIN} columns wide once scaled to {HEIGHT} rows "
+            f"the word is {total} columns wide once scaled to {HEIGHT} rows "
             f"(ink {ink_height}x{ink.shape[1]} pixels); the reader takes at most {max_width}: "
             "crop the picture to one word"
         )
-    strip = np.zeros((HEIGHT, width + 2 * MARGIN), np.float32)
+    strip = np.zeros((HEIGHT, total), np.float32)
     strip[:, MARGIN:MARGIN + width] = np.clip(box_resize(ink, HEIGHT, width), 0.0, 1.0)
     return strip
 
@@ -116,11 +118,15 @@ def model_input(strips, width=None):
 
     Channel 0 holds the pixels, channel 1 is 1 on each strip's own columns
     and 0 on the padding to its right: the mask the model reads. ``width``
-    defaults to the widest strip; a wider strip raises ``ValueError``.
+    defaults to the widest strip; a wider strip, or one of odd width (the
+    reader takes two columns per step), raises ``ValueError``.
     """
     if len(strips) == 0:
         raise ValueError("model_input needs at least one strip, got none")
     widths = [s.shape[1] for s in strips]
+    odd = [w for w in widths if w % 2]
+    if odd:
+        raise ValueError(f"strips must have even widths (normalise_strip gives them); got width {odd[0]}")
     width = max(widths) if width is None else width
     if max(widths) > width:
         raise ValueError(f"a strip is {max(widths)} columns wide, more than width={width}")

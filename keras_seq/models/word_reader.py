@@ -17,21 +17,23 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
 
     Channel 0 holds the strip's pixels (ink 1, paper 0), channel 1 is 1 on
     the word's columns and 0 on padding (see
-    :func:`keras_seq.datasets.word_strips.model_input`). Three 3x3
-    convolutions with ReLU, each after the first followed by max pooling
-    ((2, 2), then (2, 1)), give a (4, width / 2) feature map; a 1x1
+    :func:`keras_seq.datasets.word_strips.model_input`); strips have even
+    widths. Three 3x3 convolutions with ReLU, the first two followed by max
+    pooling ((2, 2), then (2, 1)), give a (4, width / 2) feature map; a 1x1
     bottleneck condenses its channels, and each column of it becomes a
-    feature vector z_t (t = 1..T, T = floor(width / 2)). A bidirectional LSTM
+    feature vector z_t (t = 1..T, T = width / 2). A bidirectional LSTM
     reads z_1..z_T both ways and every step gets a distribution over the
     CTC alphabet (blank and a-z):
 
         y_hat_t = softmax(W_f h_t^(f) + W_b h_t^(b) + b)  over 27 symbols.
 
-    The mask of step t is the largest value of the input's 16 x 2 window of
-    columns 2t, 2t + 1 (1 when it holds a word column, 0 on padding, for
-    either channel). The features are multiplied by it and it is appended
-    to them, so a ``Masking`` layer sees an all-zero vector exactly at
-    padding, and the backward LSTM starts at the word's last column. CTC
+    The column mask m_c is the largest input value in column c (1 on the
+    word, 0 on padding), and step t's mask the larger of m_2t, m_2t+1. Every
+    convolution's output is multiplied by the mask at its resolution, so
+    padding stays zero and a word reads the same at any padded width. The
+    features are multiplied by the step mask and it is appended to them, so
+    a ``Masking`` layer sees an all-zero vector exactly at padding, and the
+    backward LSTM starts at the word's last step. CTC
     (Graves et al. 2006) trains it without letter positions: the loss is
     ``-log sum_{paths -> text} prod_t y_hat_t(path_t)``; see
     :mod:`keras_seq.models.ctc` for decoding.
@@ -48,7 +50,7 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
 
     Returns:
         An uncompiled ``keras.Model`` named ``word_reader``:
-        (batch, 16, width, 2) -> (batch, floor(width / 2), 27) probabilities.
+        (batch, 16, width, 2) -> (batch, width / 2, 27) probabilities.
         Its layer ``logits`` gives the scores before the softmax (what the
         CTC loss takes).
 
@@ -70,11 +72,24 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
     layers = keras.layers
 
     strip = keras.Input(shape=(HEIGHT, width, 2), name="strip")
+    # The column mask m (batch, 1, width, 1): the largest input value of each
+    # column, over rows and both channels (1 on the word, 0 on padding).
+    m = layers.MaxPooling2D((HEIGHT, 1), name="column_max")(strip)  # (batch, 1, width, 2)
+    m = layers.Permute((1, 3, 2), name="channels_before_columns")(m)
+    m = layers.MaxPooling2D((1, 2), name="channel_max")(m)  # (batch, 1, 1, width)
+    columns = layers.Permute((1, 3, 2), name="column_mask")(m)  # (batch, 1, width, 1)
+    steps = layers.MaxPooling2D((1, COLUMNS_PER_STEP), name="step_columns")(columns)  # (batch, 1, T, 1)
+
+    # Each convolution's output is multiplied by the mask, so padding stays
+    # zero and the word's last columns see zeros beyond it at any padding.
     x = layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1")(strip)
-    x = layers.MaxPooling2D((2, 2), name="pool1")(x)
+    x = layers.Multiply(name="conv1_masked")([x, columns])
+    x = layers.MaxPooling2D((2, COLUMNS_PER_STEP), name="pool1")(x)
     x = layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.Multiply(name="conv2_masked")([x, steps])
     x = layers.MaxPooling2D((2, 1), name="pool2")(x)
     x = layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Multiply(name="conv3_masked")([x, steps])
     channels = filters[2]
     if bottleneck is not None:
         x = Bottleneck1x1(bottleneck, name="bottleneck")(x)
@@ -83,12 +98,7 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
     x = layers.Reshape((-1, (HEIGHT // 4) * channels), name="column_features")(x)
     x = layers.Dense(features, activation="relu", name="features")(x)
 
-    # The mask: any nonzero value in the step's two input columns.
-    m = layers.MaxPooling2D((HEIGHT, COLUMNS_PER_STEP), name="step_window")(strip)  # (batch, 1, T, 2)
-    m = layers.Reshape((-1, 2), name="step_channels")(m)
-    m = layers.Permute((2, 1), name="channels_first")(m)
-    m = layers.GlobalMaxPooling1D(name="step_mask")(m)  # (batch, T)
-    m = layers.Reshape((-1, 1), name="mask_per_step")(m)
+    m = layers.Reshape((-1, 1), name="mask_per_step")(steps)  # (batch, T, 1)
     x = layers.Multiply(name="zero_padding_features")([x, m])
     x = layers.Concatenate(name="features_and_mask")([x, m])
     x = layers.Masking(0.0, name="padding_mask")(x)
@@ -122,5 +132,5 @@ def _with_width(config, width):
 
 
 def steps_for_width(width):
-    """Number of output steps T for an input ``width``: floor(width / 2)."""
+    """Number of output steps T for an (even) input ``width``: width / 2."""
     return width // COLUMNS_PER_STEP

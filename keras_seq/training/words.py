@@ -141,6 +141,33 @@ def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_S
     )
 
 
+def ctc_train_step(model, optimizer):
+    """A ``tf.function`` ``step(x, labels, label_lengths, step_lengths) -> (loss, non_finite)``.
+
+    One optimizer step on the mean CTC loss of the batch, computed from the
+    model's ``logits`` layer; ``non_finite`` counts NaN or infinite gradient
+    entries (the step is still applied: the caller stops on them).
+    """
+    logits_model = keras.Model(model.inputs, model.get_layer("logits").output)
+    spec = tf.TensorSpec
+
+    @tf.function(input_signature=[spec((None, word_strips.HEIGHT, None, 2)), spec((None, None), tf.int32),
+                                  spec((None,), tf.int32), spec((None,), tf.int32)])
+    def step(x, labels, label_lengths, step_lengths):
+        with tf.GradientTape() as tape:
+            logits = logits_model(x, training=True)
+            losses = tf.nn.ctc_loss(labels, logits, label_lengths, step_lengths,
+                                    logits_time_major=False, blank_index=ctc.BLANK)
+            loss = tf.reduce_mean(losses)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32))
+                               for g in gradients if g is not None])
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss, non_finite
+
+    return step
+
+
 def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, global_clipnorm=5.0,
                 synthetic=None, seed=0, run=None, log=None, model_options=None):
     """Train :func:`keras_seq.models.word_reader` on ``data.train``; continue any backup in ``out_dir``.
@@ -179,7 +206,6 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, glo
     atomic_files.remove_stale_temporaries(folder / BACKUP_FOLDER)
 
     model = word_reader(**(model_options or {}))
-    logits_model = keras.Model(model.inputs, model.get_layer("logits").output)
     optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=global_clipnorm)
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
@@ -189,20 +215,7 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, glo
     if resumed_from:
         log(f"resuming from {backup.folder} after epoch {resumed_from}")
 
-    spec = tf.TensorSpec
-    @tf.function(input_signature=[spec((None, word_strips.HEIGHT, None, 2)), spec((None, None), tf.int32),
-                                  spec((None,), tf.int32), spec((None,), tf.int32)])
-    def train_step(x, labels, label_lengths, step_lengths):
-        with tf.GradientTape() as tape:
-            logits = logits_model(x, training=True)
-            losses = tf.nn.ctc_loss(labels, logits, label_lengths, step_lengths,
-                                    logits_time_major=False, blank_index=ctc.BLANK)
-            loss = tf.reduce_mean(losses)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32))
-                               for g in gradients if g is not None])
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss, non_finite
+    train_step = ctc_train_step(model, optimizer)
 
     for epoch in range(resumed_from, epochs):
         started = time.perf_counter()
