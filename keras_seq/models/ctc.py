@@ -72,7 +72,7 @@ def _check_probabilities(probabilities, lengths):
     return probabilities, lengths
 
 
-def decode_ctc(probabilities, lengths=None, method="greedy", beam_width=8):
+def decode_ctc(probabilities, lengths=None, method="greedy", beam_width=8, prune=1e-3):
     """Decode CTC outputs into :class:`Reading` s.
 
     Args:
@@ -81,6 +81,8 @@ def decode_ctc(probabilities, lengths=None, method="greedy", beam_width=8):
         lengths: real steps per sample (the rest is padding); default all T.
         method: ``"greedy"`` or ``"beam"``.
         beam_width: prefixes kept per step by the beam search (int >= 1).
+        prune: the beam search extends prefixes only with letters whose
+            probability at that step is at least this (in [0, 1)).
 
     Returns:
         A list of :class:`Reading`, one per sample.
@@ -91,6 +93,7 @@ def decode_ctc(probabilities, lengths=None, method="greedy", beam_width=8):
     """
     method = arguments.choice(method, "method", METHODS)
     beam_width = arguments.positive_int(beam_width, "beam_width")
+    prune = arguments.fraction(prune, "prune")
     probabilities, lengths = _check_probabilities(probabilities, lengths)
     readings = []
     for y, length in zip(probabilities, lengths):
@@ -98,7 +101,7 @@ def decode_ctc(probabilities, lengths=None, method="greedy", beam_width=8):
         if method == "greedy":
             readings.append(_greedy(y))
         else:
-            labels, log_p = _prefix_beam_search(y, beam_width)
+            labels, log_p = _prefix_beam_search(y, beam_width, prune)
             confidences, spans = _evidence(y, labels)
             readings.append(Reading(_text(labels), confidences, spans, math.exp(log_p)))
     return readings
@@ -125,7 +128,7 @@ def _greedy(y):
     return Reading(_text(labels), tuple(confidences), tuple(map(tuple, spans)), probability)
 
 
-def _prefix_beam_search(y, beam_width):
+def _prefix_beam_search(y, beam_width, prune):
     """Prefix beam search in log space; returns (labels, log p) of the best prefix.
 
     Each prefix keeps log p_b (paths ending in blank) and log p_nb (paths
@@ -144,14 +147,13 @@ def _prefix_beam_search(y, beam_width):
             old_b, old_nb = following.get(prefix, (-math.inf, -math.inf))
             following[prefix] = (np.logaddexp(old_b, log_b), np.logaddexp(old_nb, log_nb))
 
+        letters = [k for k in range(1, y.shape[1]) if y[t, k] > 0 and y[t, k] >= prune]
         for prefix, (log_b, log_nb) in beams.items():
             total = np.logaddexp(log_b, log_nb)
             add(prefix, total + log_y[t, BLANK], -math.inf)
             if prefix:
                 add(prefix, -math.inf, log_nb + log_y[t, prefix[-1]])
-            for k in range(1, y.shape[1]):
-                if log_y[t, k] == -math.inf:
-                    continue
+            for k in letters:
                 extend_from = log_b if prefix and k == prefix[-1] else total
                 add(prefix + (k,), -math.inf, extend_from + log_y[t, k])
         ranked = sorted(following.items(), key=lambda item: -np.logaddexp(*item[1]))

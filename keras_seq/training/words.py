@@ -126,7 +126,8 @@ class WordsData:
 def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_STRINGS):
     """Split the OCR words at ``test_fold``; the held-out words become real and synthetic test strips.
 
-    ``limit`` keeps the first ``limit`` training and test words (quick runs).
+    ``limit`` keeps ``limit`` training and test words, spread over each
+    set, and makes as many synthetic test strings (quick runs).
     """
     ocr_words.check_fold(test_fold)
     arguments.positive_int(limit, "limit", allow_none=True)
@@ -137,7 +138,8 @@ def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_S
     return WordsData(
         train,
         word_strips.real_strips(test),
-        word_strips.synthetic_strips(test, synthetic_test, seed=1000 + test_fold),
+        word_strips.synthetic_strips(test, synthetic_test if limit is None else min(limit, synthetic_test),
+                                     seed=1000 + test_fold),
     )
 
 
