@@ -12,8 +12,9 @@ DEMOS = {
     "handwriting": ("keras_seq.demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
     "filters": ("keras_seq.demos.filters", "the lecture's filter bank with padding and stride variants"),
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
+    "words": ("keras_seq.demos.words", "CNN+BiLSTM+CTC reads word images on device; columns behind each letter"),
 }
-TRAINED = ("digits", "handwriting")
+TRAINED = ("digits", "handwriting", "words")
 
 
 def add_arguments(parser, name=None):

@@ -114,8 +114,8 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
 
 
 def fixed_width_copy(model, width):
-    """The same reader (same weights) with its input fixed at ``width`` columns, for export."""
-    width = arguments.integer(width, "width", minimum=COLUMNS_PER_STEP)
+    """The same reader (same weights) with its input fixed at ``width`` columns (``None``: any width)."""
+    width = arguments.integer(width, "width", minimum=COLUMNS_PER_STEP, allow_none=True)
     config = model.get_config()
     copy = keras.Model.from_config(_with_width(config, width))
     copy.set_weights(model.get_weights())
