@@ -63,9 +63,11 @@ def scores_of(readings, strips):
     return words.reading_scores([r.text for r in readings], strips.texts)
 
 
-def tflite_readings(edge, strips, method):
+def tflite_scores(edge, strips):
+    """Greedy and beam scores of a ``.tflite`` file on :class:`Strips` (one run per strip)."""
     probabilities = word_image.symbol_probabilities(edge, strips.images)
-    return [ctc.decode_ctc(p[None], method=method)[0] for p in probabilities]
+    return {method: scores_of([ctc.decode_ctc(p[None], method=method)[0] for p in probabilities], strips)
+            for method in ctc.METHODS}
 
 
 def latency(read_one, strips):
@@ -106,9 +108,10 @@ def run_fold(fold, args):
     for kind, strips in sets.items():
         for method in ctc.METHODS:
             result[f"keras_{kind}_{method}"] = scores_of(words.read_strips(dynamic, strips, method), strips)
-            result[f"float32_{kind}_{method}"] = scores_of(tflite_readings(float32, strips, method), strips)
-            if int8 is not None:
-                result[f"int8_{kind}_{method}"] = scores_of(tflite_readings(int8, strips, method), strips)
+        for runtime, edge in (("float32", float32), ("int8", int8)):
+            if edge is not None:
+                for method, scores in tflite_scores(edge, strips).items():
+                    result[f"{runtime}_{kind}_{method}"] = scores
 
     forward = tf.function(lambda x: dynamic(x, training=False),
                           input_signature=[tf.TensorSpec((1, word_strips.HEIGHT, None, 2))])
