@@ -25,7 +25,7 @@ import numpy as np
 
 DEFAULT_EPOCHS = 3
 TEST_FOLD = 0
-FAST = {"train_words": 150, "test_words": 30, "explained": 2,
+FAST = {"train_words": 60, "test_words": 12, "explained": 1,
         "model": {"units": 16, "filters": (8, 8, 8), "bottleneck": 8, "features": 16}}
 FULL = {"train_words": None, "test_words": None, "explained": 3, "model": {}}
 SHOWN = 8
@@ -98,6 +98,7 @@ def draw_word_saliency(strip, reading, saliency, truth, path):
     top = figure.add_subplot(grid[0])
     figures.show_image(top, strip, cmap="gray_r", vmin=0, vmax=1,
                        title=f"read {reading.text!r} (truth {truth!r}): columns that made each letter")
+    top.set_aspect("auto")  # the same column scale as the heat rows below
     drawn = None
     for i, letter in enumerate(reading.text):
         axes = figure.add_subplot(grid[i + 1])
@@ -116,7 +117,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     Args:
         out: an existing writable folder for every output file.
         epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
-        fast: a tiny model on 150 words, read on 30 (a smoke run).
+        fast: a tiny model on 60 words, read on 12 (a smoke run).
         model_path: a saved ``.keras`` word reader instead of training.
         progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
 
