@@ -51,8 +51,19 @@ def load_word_gray(path):
 
 
 def fixed_width(edge):
-    """The file's fixed input width, or ``None`` when its width is dynamic."""
+    """The file's fixed input width, or ``None`` when its width is dynamic.
+
+    Raises ``ValueError`` for a fixed-width file whose LSTMs are TFLite's
+    fused op: that op has no mask, so the backward LSTM would run over the
+    padding before the word and the reading would depend on the padding.
+    """
     width = edge.input_shape[2]
+    if width > 0 and getattr(edge, "stateful_ops", 0):
+        raise ValueError(
+            f"this word-reader file has a fixed width ({width} columns) and fused LSTM ops, which "
+            "ignore the column mask; export it with the recurrence as a loop (keras-seq export "
+            "--no-fuse-lstm), or with a dynamic width for the fused op"
+        )
     return width if width > 0 else None
 
 

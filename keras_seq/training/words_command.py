@@ -8,6 +8,7 @@ same command after a kill continues from the last finished epoch; at the end
 held-out fold's real word strips and on synthetic strings of its letters.
 """
 
+import pathlib
 import sys
 
 GLOBAL_CLIPNORM = 5.0
@@ -60,7 +61,7 @@ def run_words(args, defaults):
     metrics.update(run_description, epochs=max(epochs, resumed_from), resumed_from_epoch=resumed_from,
                    global_clipnorm=clipnorm, learning_rate=args.learning_rate,
                    training_words=len(data.train), history=history)
-    folder = words.pathlib.Path(out)
+    folder = pathlib.Path(out)
     atomic_files.write_json(metrics, folder / "metrics.json")
     print("words: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()
                                 if k.endswith("_cer") or k.endswith("word_accuracy"))

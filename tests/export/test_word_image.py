@@ -93,3 +93,12 @@ def test_bad_pictures_get_one_clear_error_each(exported, tmp_path, capsys):
                          (line, "1 pixel high"), (wide, f"at most {FILE_WIDTH}")]:
         assert cli.main(["infer", str(path), str(png)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_fixed_width_file_with_fused_lstms_is_refused(exported, letters, tmp_path, capsys):
+    model, _, _ = exported
+    fused = tmp_path / "fused.tflite"
+    to_tflite(fixed_width_copy(model, FILE_WIDTH), fused)  # fused LSTM ops: no mask
+    png = draw_png(tmp_path / "cab.png", letters["cab"], True)
+    assert cli.main(["infer", str(fused), str(png)]) == 2
+    assert "ignore the column mask" in capsys.readouterr().err
