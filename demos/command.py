@@ -2,15 +2,17 @@
 
 Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
 on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
-OCR words, fold 0 held out), ``filters`` (the lecture's named kernels with
-padding and stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
+OCR words, fold 0 held out), ``filters`` (named kernels with padding and
+stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
 The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
 """
+
+from keras_seq.quiet_output import VERBOSE_HELP
 
 DEMOS = {
     "digits": ("keras_seq.demos.digits", "train LeNet-5, export float32/int8 .tflite, run with LiteRT, saliency"),
     "handwriting": ("keras_seq.demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
-    "filters": ("keras_seq.demos.filters", "the lecture's filter bank with padding and stride variants"),
+    "filters": ("keras_seq.demos.filters", "the named filter bank with padding and stride variants"),
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
     "words": ("keras_seq.demos.words", "CNN+BiLSTM+CTC reads word images on device; columns behind each letter"),
 }
@@ -29,25 +31,21 @@ def add_arguments(parser, name=None):
                         help="tiny training and few test images: a smoke run in seconds")
     parser.add_argument("--model", default=None,
                         help="a saved .keras model to use instead of training (digits, handwriting)")
+    if name is not None:  # keras-seq's own --verbose serves `keras-seq demo`
+        parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
 
 def run(args):
     import importlib
-    import os
 
+    from keras_seq import arguments
     from keras_seq.demos import output_folder
 
-    # Keep TensorFlow's C++ start-up chatter out of the demo's progress lines
-    # (TensorFlow is imported only below, so this still takes effect).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-    name = args.name
-    if name not in DEMOS:
-        raise ValueError(f"demo {name!r} is unknown; choose one of: {', '.join(DEMOS)}")
+    name = arguments.choice(args.name, "demo", tuple(DEMOS))
     if name not in TRAINED and (args.epochs is not None or args.model is not None):
         raise ValueError(f"--epochs and --model apply to {' and '.join(TRAINED)} only, not {name!r}")
-    if args.epochs is not None and args.epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.epochs is not None:
+        arguments.positive_int(args.epochs, "--epochs")
     out = output_folder.prepare(args.out)
     module = importlib.import_module(DEMOS[name][0])
     options = {"out": out, "fast": args.fast}
@@ -63,13 +61,16 @@ def main_for(name, argv=None):
     import argparse
     import sys
 
+    from keras_seq.quiet_output import quiet_native_output
+
     parser = argparse.ArgumentParser(prog=f"python -m keras_seq.demos.{name.replace('-', '_')}",
                                      description=DEMOS[name][1])
     add_arguments(parser, name=name)
     args = parser.parse_args(argv)
     args.name = name
-    try:
-        return run(args)
-    except (ValueError, OSError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
+    with quiet_native_output(verbose=args.verbose):
+        try:
+            return run(args)
+        except (ValueError, OSError) as error:
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            return 2

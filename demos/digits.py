@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+from keras_seq import arguments
+
 DEFAULT_EPOCHS = 2
 FAST = {"train_images": 1000, "test_images": 300, "latency_runs": 20, "smoothgrad_samples": 5}
 FULL = {"train_images": None, "test_images": None, "latency_runs": 200, "smoothgrad_samples": 10}
@@ -134,29 +136,20 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         ``occlusion`` (see :func:`keras_seq.demos.occlusion.occlusion_vs_gradient`),
         ``explained`` and ``occluded`` test indices, ``paths`` of all written files.
     """
-    from keras_seq import export
-    from keras_seq.demos import model_files
     from keras_seq.atomic_files import save_model, write_bytes
-    from keras_seq.demos.occlusion import occlusion_vs_gradient
+    from keras_seq.demos import model_files
     from keras_seq.demos.progress import Progress
-    from keras_seq.demos.saliency import explain_digits, ink_contrast
-    from keras_seq.datasets import mnist
 
     settings = FAST if fast else FULL
     epochs = epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    arguments.positive_int(epochs, "epochs")
     out = pathlib.Path(out)
     progress = progress or Progress(total=6)
 
     model = None
     if model_path is not None:
         model = model_files.load_digit_model(model_path)  # fail before anything slow
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    x_train, x_test = as_images(x_train[: settings["train_images"]]), as_images(x_test[: settings["test_images"]])
-    y_train, y_test = y_train[: settings["train_images"]], y_test[: settings["test_images"]]
-    paths = {}
-
+    (x_train, y_train), (x_test, y_test) = mnist_images(settings["train_images"], settings["test_images"])
     if model is None:
         progress.step(f"training LeNet-5 ({variant}) on {len(x_train)} MNIST digits for {epochs} "
                       f"epoch{'s' if epochs > 1 else ''}")
@@ -164,14 +157,59 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
                              verbose=1 if sys.stdout.isatty() else 2)
     else:
         progress.step(f"using {model_path} (no training)")
-    paths["model"] = save_model(model, out / "model.keras")
+    paths = {"model": save_model(model, out / "model.keras")}
 
     progress.step("exporting float32 and int8 .tflite (int8 calibrated on "
                   f"{REPRESENTATIVE_IMAGES} training digits)")
+    flatbuffers, edge = export_float32_and_int8(model, x_train[:REPRESENTATIVE_IMAGES], out, paths)
+
+    progress.step(f"evaluating Keras and both .tflite models with LiteRT on {len(x_test)} test digits")
+    sizes = {"keras": paths["model"].stat().st_size, **{k: len(v) for k, v in flatbuffers.items()}}
+    table, probabilities = compare_on_device(model, edge, sizes, x_test, y_test, settings["latency_runs"])
+    progress.say(format_table(table))
+
+    progress.step("saliency (vanilla, SmoothGrad, Grad-CAM++, Score-CAM) on right and wrong digits")
+    explained = pick_examples(y_test, probabilities["keras"].argmax(axis=1))
+    saliency = explain_with_saliency(model, x_test[explained], y_test[explained], out,
+                                     settings["smoothgrad_samples"], progress)
+
+    progress.step("occlusion sensitivity of the int8 model through LiteRT vs the Keras gradient, "
+                  "on its least sure right answers and first mistakes")
+    uncertain = pick_uncertain(y_test, probabilities["int8"])
+    occlusion = explain_with_occlusion(model, edge["int8"], x_test[uncertain], y_test[uncertain], out,
+                                       settings["smoothgrad_samples"], progress)
+
+    paths.update({f"figure_{i}": p for i, p in enumerate(saliency["paths"])})
+    paths["figure_occlusion"] = occlusion["path"]
+    metrics = {"epochs": epochs if model_path is None else None, "model": model.name,
+               "train_images": int(len(x_train)), "test_images": int(len(x_test)), "table": table,
+               "files": {key: str(path) for key, path in paths.items()}}
+    paths["metrics"] = write_bytes(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
+    progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
+    return {"table": table, "probabilities": probabilities, "labels": y_test, "saliency": saliency,
+            "occlusion": occlusion, "explained": explained, "occluded": uncertain, "paths": paths}
+
+
+def mnist_images(train_images=None, test_images=None):
+    """The first ``train_images`` and ``test_images`` MNIST digits (all when None) as :func:`as_images`."""
+    from keras_seq.datasets import mnist
+
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    return ((as_images(x_train[:train_images]), y_train[:train_images]),
+            (as_images(x_test[:test_images]), y_test[:test_images]))
+
+
+def export_float32_and_int8(model, representative, out, paths):
+    """Convert ``model`` to float32 and int8 ``.tflite`` files in ``out``; return the bytes and ``EdgeModel``s.
+
+    ``paths`` gets ``tflite_float32`` and ``tflite_int8``.
+    """
+    from keras_seq import export
+    from keras_seq.atomic_files import write_bytes
+
     flatbuffers = {
         "float32": export.to_tflite(model),
-        "int8": export.to_tflite(model, quantization="int8",
-                                 representative_data=x_train[:REPRESENTATIVE_IMAGES]),
+        "int8": export.to_tflite(model, quantization="int8", representative_data=representative),
     }
     edge = {}
     for name, data in flatbuffers.items():
@@ -179,16 +217,22 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
         # verify=False: these bytes were converted in this process just now, so
         # the child-process probe that guards against hostile files is not needed.
         edge[name] = export.EdgeModel(data, verify=False)
+    return flatbuffers, edge
 
-    progress.step(f"evaluating Keras and both .tflite models with LiteRT on {len(x_test)} test digits")
+
+def compare_on_device(model, edge, sizes, x_test, y_test, latency_runs):
+    """The comparison table (see :func:`format_table`) and each model's test probabilities.
+
+    Rows: Keras, then every ``EdgeModel`` of ``edge``; ``sizes`` gives each
+    one's file size in bytes.
+    """
     probabilities = {"keras": batched(lambda b: model.predict_on_batch(b), x_test)}
     for name, runtime in edge.items():
         probabilities[name] = batched(runtime.predict, x_test)
     keras_digits = probabilities["keras"].argmax(axis=1)
-    sizes = {"keras": paths["model"].stat().st_size, **{k: len(v) for k, v in flatbuffers.items()}}
-    latency = {"keras": median_latency_ms(model.predict_on_batch, x_test, settings["latency_runs"])}
+    latency = {"keras": median_latency_ms(model.predict_on_batch, x_test, latency_runs)}
     for name, runtime in edge.items():
-        latency[name] = median_latency_ms(runtime.predict, x_test, settings["latency_runs"])
+        latency[name] = median_latency_ms(runtime.predict, x_test, latency_runs)
     table = []
     for name, probs in probabilities.items():
         is_keras = name == "keras"
@@ -200,34 +244,29 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
             "agreement": None if is_keras else float(np.mean(probs.argmax(axis=1) == keras_digits)),
             "max_abs_diff": None if is_keras else float(np.abs(probs - probabilities["keras"]).max()),
         })
-    progress.say(format_table(table))
+    return table, probabilities
 
-    progress.step("saliency (vanilla, SmoothGrad, Grad-CAM++, Score-CAM) on right and wrong digits")
-    explained = pick_examples(y_test, keras_digits)
-    saliency = explain_digits(model, x_test[explained], y_test[explained], out=out,
-                              model_name=model.name, smoothgrad_samples=settings["smoothgrad_samples"])
+
+def explain_with_saliency(model, images, labels, out, smoothgrad_samples, progress):
+    """The four saliency figures for ``images``; says how much of each map lies on the ink."""
+    from keras_seq.demos.saliency import explain_digits, ink_contrast
+
+    saliency = explain_digits(model, images, labels, out=out, model_name=model.name,
+                              smoothgrad_samples=smoothgrad_samples)
     for name in ("vanilla", "smoothgrad", "gradcam++", "scorecam"):
-        progress.say(f"  {name:<11} saliency on ink / on background: "
-                     f"{ink_contrast(saliency[name], x_test[explained]):.2f}x")
+        progress.say(f"  {name:<11} saliency on ink / on background: {ink_contrast(saliency[name], images):.2f}x")
+    return saliency
 
-    progress.step("occlusion sensitivity of the int8 model through LiteRT vs the Keras gradient, "
-                  "on its least sure right answers and first mistakes")
-    uncertain = pick_uncertain(y_test, probabilities["int8"])
-    occlusion = occlusion_vs_gradient(model, edge["int8"].predict, x_test[uncertain], y_test[uncertain],
-                                      out=out, edge_name="int8 .tflite",
-                                      smoothgrad_samples=settings["smoothgrad_samples"])
+
+def explain_with_occlusion(model, edge, images, labels, out, smoothgrad_samples, progress):
+    """The int8 model's occlusion maps beside Keras's gradient maps; says how alike they are."""
+    from keras_seq.demos.occlusion import occlusion_vs_gradient
+
+    occlusion = occlusion_vs_gradient(model, edge.predict, images, labels, out=out, edge_name="int8 .tflite",
+                                      smoothgrad_samples=smoothgrad_samples)
     progress.say(f"  pixel correlation, int8 occlusion vs Keras gradient: "
                  f"{np.round(occlusion['correlation'], 2).tolist()}")
-
-    paths.update({f"figure_{i}": p for i, p in enumerate(saliency["paths"])})
-    paths["figure_occlusion"] = occlusion["path"]
-    metrics = {"epochs": epochs if model_path is None else None, "model": model.name,
-               "train_images": int(len(x_train)), "test_images": int(len(x_test)), "table": table,
-               "files": {key: str(path) for key, path in paths.items()}}
-    paths["metrics"] = write_bytes(json.dumps(metrics, indent=2).encode(), out / "metrics.json")
-    progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
-    return {"table": table, "probabilities": probabilities, "labels": y_test, "saliency": saliency,
-            "occlusion": occlusion, "explained": explained, "occluded": uncertain, "paths": paths}
+    return occlusion
 
 
 if __name__ == "__main__":

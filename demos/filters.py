@@ -1,29 +1,29 @@
-"""The lecture's named filters applied with padding and stride variants.
+"""Named image filters (edges, Laplacian, sharpen, blur) applied with padding and stride variants.
 
 Every kernel ``w`` of ``keras_seq.layers.filter_bank()`` is run through
-``keras_seq.layers.FixedConv2D`` (cross-correlation) on the lecture's 6x6
-example image and on an MNIST digit:
+``keras_seq.layers.FixedConv2D`` (cross-correlation, which deep-learning
+libraries call convolution) on a 6x6 worked example image and on an MNIST
+digit:
 
     g(i, j) = sum_{u, v} w(u, v) x(s*i + u, s*j + v)
 
 with ``p`` zeros added on each side; an ``n x n`` input gives
 ``floor((n + 2p - k) / s) + 1`` rows. The variants are ``p=0, s=1`` (valid),
 ``p=1, s=1`` (padding keeps the size for a 3x3 kernel), ``p=0, s=2`` and
-``p=1, s=2`` (stride downsamples). The lecture's stride slide also uses the
-2x2 kernel ``[[0, 1], [1, -2]]`` with stride 2; it is included as
-``stride_example``.
+``p=1, s=2`` (stride downsamples). The 2x2 kernel ``[[0, 1], [1, -2]]``,
+a worked example of stride 2, is included as ``stride_example``.
 
 Run ``keras-seq demo filters --out DIR`` (or ``python -m keras_seq.demos.filters``):
 one figure per kernel.
 
 Example:
     >>> results = apply_filters()
-    >>> results["laplacian"]["six_by_six"]["p=0, s=1"]   # the lecture's 4x4 answer
+    >>> results["laplacian"]["six_by_six"]["p=0, s=1"]   # the worked 4x4 answer
 """
 
 import numpy as np
 
-# The lecture's example image (Convolutional Filters slides).
+# The 6x6 worked example image: a blob of ink on a zero background.
 LECTURE_IMAGE = np.array([
     [0, 0, 0, 0, 0, 0],
     [0, 1, 2, 2, 1, 0],
@@ -33,7 +33,7 @@ LECTURE_IMAGE = np.array([
     [0, 0, 1, 1, 0, 0],
 ], dtype=np.float32)
 
-# The 2x2 kernel of the lecture's stride slides.
+# The 2x2 kernel of the stride worked example.
 STRIDE_EXAMPLE_KERNEL = np.array([[0, 1], [1, -2]], dtype=np.float32)
 
 VARIANTS = {
@@ -45,7 +45,7 @@ VARIANTS = {
 
 
 def lecture_kernels():
-    """The named filter bank plus the lecture's 2x2 stride kernel, ``{name: array}``."""
+    """The named filter bank plus the 2x2 stride example kernel, ``{name: array}``."""
     from keras_seq.layers import filter_bank
 
     kernels = filter_bank()
@@ -115,7 +115,7 @@ def draw_kernel_figure(name, entry, digit, path):
     legend.axis("off")
     legend.text(0.0, 0.5, "p = zeros added\non each side\ns = stride\n\n"
                 "out = floor((n+2p-k)/s)+1", fontsize=8, va="center")
-    rows = (("six_by_six", LECTURE_IMAGE, "lecture"), ("digit", digit, "MNIST digit"))
+    rows = (("six_by_six", LECTURE_IMAGE, "worked example"), ("digit", digit, "MNIST digit"))
     for row, (key, image, label) in enumerate(rows):
         values = [image] + list(entry[key].values())
         limit = max(float(np.abs(v).max()) for v in values[1:]) or 1.0
@@ -137,7 +137,7 @@ def draw_kernel_figure(name, entry, digit, path):
         bar.set_label("filter output", fontsize=7)
         bar.ax.tick_params(labelsize=6)
     figure.suptitle(f"Filter '{name}' by cross-correlation g(i,j) = sum w(u,v) x(s*i+u, s*j+v), "
-                    "with padding p and stride s\n(top: the lecture's 6x6 example with values; "
+                    "with padding p and stride s\n(top: the 6x6 worked example with values; "
                     "bottom: an MNIST digit)", fontsize=10)
     return figures.save_png(figure, path)
 
@@ -159,10 +159,10 @@ def run_demo(out, fast=False, progress=None):
 
     progress = progress or Progress(total=2)
     progress.step(f"applying {len(lecture_kernels())} kernels x {len(VARIANTS)} padding/stride "
-                  "variants to the lecture's 6x6 image and an MNIST digit")
+                  "variants to the 6x6 example image and an MNIST digit")
     results = apply_filters(out=out)
     answer = results["laplacian"]["six_by_six"]["p=0, s=1"]
-    progress.step("lecture 6x6 * laplacian (p=0, s=1):\n" + np.array2string(answer, precision=0))
+    progress.step("6x6 example * laplacian (p=0, s=1):\n" + np.array2string(answer, precision=0))
     for entry in results.values():
         progress.say(f"  wrote {entry['path']}")
     return results

@@ -37,6 +37,8 @@ Example:
 
 import numpy as np
 
+from keras_seq import arguments
+
 DEFAULT = {"steps": 150, "units": 32, "batch": 32}
 FAST = {"steps": 100, "units": 16, "batch": 8}
 CLIP_NORM = 1.0
@@ -64,12 +66,11 @@ def build_model(cell, setting, units, steps, seed):
     from keras_seq.layers import LSTM, Elman
 
     keras.utils.set_random_seed(seed)
+    arguments.choice(cell, "cell", ("elman", "lstm"))
     if cell == "elman":
         layer = Elman(units, recurrent_initializer=keras.initializers.Orthogonal(gain=setting), name=cell)
-    elif cell == "lstm":
-        layer = LSTM(units, unit_forget_bias=False, name=cell)
     else:
-        raise ValueError(f"cell={cell!r} is not allowed; expected 'elman' or 'lstm'")
+        layer = LSTM(units, unit_forget_bias=False, name=cell)
     inputs = keras.Input((steps, 2))
     outputs = keras.layers.Dense(1, activation="sigmoid", name="readout")(layer(inputs))
     model = keras.Model(inputs, outputs, name=f"{cell}_first_sign")
@@ -113,12 +114,10 @@ def run_gradient_flow(steps=DEFAULT["steps"], units=DEFAULT["units"], batch=DEFA
 
     from keras_seq.training import gradient_flow
 
-    for name, value in (("steps", steps), ("units", units), ("batch", batch)):
-        low = 2 if name == "steps" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not np.isfinite(clipnorm) or clipnorm <= 0:
-        raise ValueError(f"clipnorm must be a positive number, got {clipnorm!r}")
+    arguments.integer(steps, "steps", minimum=2)
+    arguments.positive_int(units, "units")
+    arguments.positive_int(batch, "batch")
+    arguments.positive_real(clipnorm, "clipnorm")
     x, y = first_sign_task(batch, steps, seed)
     result = {"flow": {}, "weight_norm": {}, "clip_scale": {}, "clipnorm": clipnorm, "path": None}
     for name, (cell, setting) in NETWORKS.items():

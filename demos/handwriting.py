@@ -31,6 +31,8 @@ import sys
 
 import numpy as np
 
+from keras_seq import arguments
+
 DEFAULT_EPOCHS = 3
 FAST = {"train_words": 200, "test_words": 30, "explained_words": 2,
         "model": {"units": 16, "filters": (8, 8), "features": 16}}
@@ -89,14 +91,12 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     from keras_seq import export
     from keras_seq.demos import model_files
     from keras_seq.atomic_files import save_model, write_bytes
-    from keras_seq.demos.progress import Progress
-    from keras_seq.demos.saliency import LetterSaliency, draw_letter_saliency
     from keras_seq.datasets import ocr_words
+    from keras_seq.demos.progress import Progress
 
     settings = FAST if fast else FULL
     epochs = epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+    arguments.positive_int(epochs, "epochs")
     out = pathlib.Path(out)
     progress = progress or Progress(total=5)
     model = model_files.load_handwriting_model(model_path) if model_path is not None else None
@@ -123,15 +123,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     edge = export.EdgeModel(flatbuffer, verify=False)  # our own bytes, converted just now
 
     progress.step(f"reading the {len(test)} held-out words of fold {TEST_FOLD} with Keras and TFLite")
-    # Keras reads the padded batch (padding is masked inside); LiteRT reads
-    # each word at its own length, as a phone would.
-    words = [image[..., None].astype(np.float32) for image in test.images]
-    tflite_words = edge.predict(words)
-    tflite = np.zeros(x_test.shape[:2] + (ocr_words.NUM_CLASSES,), np.float32)
-    for i, letters in enumerate(tflite_words):
-        tflite[i, : len(letters)] = letters
-    probabilities = {"keras": np.asarray(model.predict(x_test, batch_size=64, verbose=0)),
-                     "tflite": tflite}
+    probabilities = read_words(model, edge, test, x_test)
     metrics = {name: letter_and_word_accuracy(p, y_test, mask_test) for name, p in probabilities.items()}
     metrics["agreement"] = float(np.mean(
         (probabilities["keras"].argmax(-1) == probabilities["tflite"].argmax(-1))[mask_test]))
@@ -139,6 +131,39 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
         progress.say(f"  {name:<7} letter accuracy {100 * metrics[name]['letter_accuracy']:6.2f}%   "
                      f"word accuracy {100 * metrics[name]['word_accuracy']:6.2f}%")
     progress.say(f"  Keras and TFLite agree on {100 * metrics['agreement']:.2f}% of the letters")
+    decoded = decode_some_words(probabilities, test, y_test, mask_test, progress)
+
+    progress.step("per-letter saliency over whole held-out words")
+    saliency = explain_words(model, test, settings["explained_words"], out, paths, progress)
+    report = {"epochs": epochs if model_path is None else None, "test_fold": TEST_FOLD,
+              "test_words": len(test), "metrics": metrics, "decoded": decoded,
+              "files": {k: str(v) for k, v in paths.items()}}
+    paths["metrics"] = write_bytes(json.dumps(report, indent=2).encode(),
+                                   out / "handwriting_metrics.json")
+    progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
+    return {"metrics": metrics, "decoded": decoded, "saliency": saliency, "paths": paths}
+
+
+def read_words(model, edge, test, x_test):
+    """Letter probabilities of Keras and of the ``.tflite`` model for the words of ``test``.
+
+    Keras reads the padded batch ``x_test`` (padding is masked inside);
+    LiteRT reads each word at its own length, as a phone would. Both come
+    back padded: ``{"keras"|"tflite": (W, T_max, 26)}``.
+    """
+    from keras_seq.datasets import ocr_words
+
+    words = [image[..., None].astype(np.float32) for image in test.images]
+    tflite = np.zeros(x_test.shape[:2] + (ocr_words.NUM_CLASSES,), np.float32)
+    for i, letters in enumerate(edge.predict(words)):
+        tflite[i, : len(letters)] = letters
+    return {"keras": np.asarray(model.predict(x_test, batch_size=64, verbose=0)), "tflite": tflite}
+
+
+def decode_some_words(probabilities, test, y_test, mask_test, progress):
+    """Print ``SHOWN_WORDS`` words as truth, Keras and TFLite read them, up to three Keras misreads."""
+    from keras_seq.datasets import ocr_words
+
     decoded = []
     progress.say(f"  {'truth':<15}{'Keras':<15}{'TFLite':<15}")
     keras_letters = probabilities["keras"].argmax(-1)
@@ -150,11 +175,16 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
             ocr_words.decode(probabilities[name][i].argmax(-1), mask_test[i]) for name in ("keras", "tflite"))
         decoded.append(row)
         progress.say("  " + "".join(f"{word:<15}" for word in row))
+    return decoded
 
-    progress.step("per-letter saliency over whole held-out words")
+
+def explain_words(model, test, count, out, paths, progress):
+    """Per-letter saliency figures of ``count`` distinct words of ``test``; ``paths`` gets each figure."""
+    from keras_seq.demos.saliency import LetterSaliency, draw_letter_saliency
+
     explainer = LetterSaliency(model)
     saliency = []
-    for i in distinct_words(test.texts, settings["explained_words"]):
+    for i in distinct_words(test.texts, count):
         word = test.images[i].astype(np.float32)
         result = explainer(word, letters=test.labels[i].astype(np.int64))
         saliency.append(result)
@@ -164,13 +194,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
         outside = 1.0 - float(np.mean(np.diag(result["letter_share"])))
         progress.say(f"  '{text}': on average {100 * outside:.0f}% of letter t's saliency lies on "
                      "other letters (context)")
-    report = {"epochs": epochs if model_path is None else None, "test_fold": TEST_FOLD,
-              "test_words": len(test), "metrics": metrics, "decoded": decoded,
-              "files": {k: str(v) for k, v in paths.items()}}
-    paths["metrics"] = write_bytes(json.dumps(report, indent=2).encode(),
-                                              out / "handwriting_metrics.json")
-    progress.step(f"done in {progress.elapsed():.0f} s; wrote {len(paths)} files to {out}")
-    return {"metrics": metrics, "decoded": decoded, "saliency": saliency, "paths": paths}
+    return saliency
 
 
 if __name__ == "__main__":

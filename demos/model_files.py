@@ -73,6 +73,7 @@ def digit_model_main(argv, prog, description, default_count, explain):
     parser.add_argument("--model", required=True, help="a saved digit model (.keras)")
     parser.add_argument("--out", default="keras-seq-out", help="folder for the figures")
     parser.add_argument("--count", type=int, default=default_count, help="digits to explain")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native log lines (hidden by default)")
     args = parser.parse_args(argv)
     try:
         if args.count < 1:

@@ -19,6 +19,8 @@ Example:
 
 import numpy as np
 
+from keras_seq import arguments
+
 
 class OcclusionSensitivity:
     """Occlusion-sensitivity maps for an image classifier given as a function.
@@ -44,15 +46,13 @@ class OcclusionSensitivity:
     def __init__(self, predict, patch=4, stride=2, fill=0.0, batch_size=256):
         if not callable(predict):
             raise ValueError(f"predict must be callable (e.g. EdgeModel.predict), got {predict!r}")
-        for name, value in (("patch", patch), ("stride", stride), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if stride > patch:
+        self.predict = predict
+        self.patch = arguments.positive_int(patch, "patch")
+        self.stride = arguments.positive_int(stride, "stride")
+        self.batch_size = arguments.positive_int(batch_size, "batch_size")
+        self.fill = arguments.real(fill, "fill")
+        if self.stride > self.patch:
             raise ValueError(f"stride={stride} is larger than patch={patch}; pixels would be skipped")
-        if not np.isfinite(fill):
-            raise ValueError(f"fill must be a finite number, got {fill!r}")
-        self.predict, self.patch, self.stride = predict, int(patch), int(stride)
-        self.fill, self.batch_size = float(fill), int(batch_size)
 
     def positions(self, height, width):
         """Top-left corners of the patches; the last row/column touches the border."""
@@ -202,10 +202,12 @@ def draw_occlusion_figure(images, labels, result, path, edge_name, patch, stride
 
 
 def main(argv=None):
-    """``python -m keras_seq.demos.occlusion --model FILE [--out DIR] [--count N]``."""
+    """``python -m keras_seq.demos.occlusion --model FILE [--out DIR] [--count N] [--verbose]``."""
     from keras_seq.demos.model_files import digit_model_main
+    from keras_seq.quiet_output import quiet_unless_verbose_in
 
-    return digit_model_main(argv, "python -m keras_seq.demos.occlusion", main.__doc__, 4, _explain)
+    with quiet_unless_verbose_in(argv):
+        return digit_model_main(argv, "python -m keras_seq.demos.occlusion", main.__doc__, 4, _explain)
 
 
 def _explain(model, out, count, model_path):

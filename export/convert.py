@@ -9,34 +9,36 @@ import numpy as np
 # tensorflow directly: the TFLite converter lives only there.
 import tensorflow as tf
 
+from keras_seq import arguments, atomic_files
 from keras_seq.export.errors import ConversionError
-from keras_seq import atomic_files
-from keras_seq.export.fused_lstm import lower_recurrent_layers
-from keras_seq.export.tflite_file import LOWERING_METADATA, read_tflite, with_metadata
+from keras_seq.export.recurrent_lowering import (
+    FUSED_LSTM,
+    LOOP,
+    OWN_LOOP,
+    RECURRENT_LOWERINGS,
+    lower_recurrent_layers,
+)
+from keras_seq.export.tflite_file import LOWERING_METADATA, SEQUENCE_METADATA, read_tflite, with_metadata
 
 QUANTIZATIONS = (None, "dynamic", "float16", "int8")
 CALIBRATION_SAMPLES = 200
 
 
-def _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel):
+def _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel,
+                     max_length, recurrent):
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(f"quantization={quantization!r} is not allowed; expected one of {QUANTIZATIONS}")
-    if int8_io not in (True, False):
-        raise ValueError(f"int8_io={int8_io!r} is not allowed; expected True or False")
-    if int8_io and quantization != "int8":
-        raise ValueError(f"int8_io=True needs quantization='int8', got quantization={quantization!r}")
-    if dense_per_channel not in (True, False):
-        raise ValueError(f"dense_per_channel={dense_per_channel!r} is not allowed; expected True or False")
-    if dense_per_channel and quantization != "int8":
-        raise ValueError(
-            f"dense_per_channel=True needs quantization='int8', got quantization={quantization!r}"
-        )
+    arguments.choice(quantization, "quantization", QUANTIZATIONS)
+    arguments.boolean(int8_io, "int8_io")
+    arguments.boolean(dense_per_channel, "dense_per_channel")
+    arguments.choice(recurrent, "recurrent", (None,) + RECURRENT_LOWERINGS)
+    for flag, value in (("int8_io", int8_io), ("dense_per_channel", dense_per_channel)):
+        if value and quantization != "int8":
+            raise ValueError(f"{flag}=True needs quantization='int8', got quantization={quantization!r}")
     if quantization == "int8" and representative_data is None:
         raise ValueError("quantization='int8' needs representative_data (a few hundred typical inputs)")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size={batch_size!r} is not allowed; expected None or an int >= 1")
+    arguments.positive_int(batch_size, "batch_size", allow_none=True)
+    arguments.positive_int(max_length, "max_length", allow_none=True)
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
@@ -48,6 +50,33 @@ def _check_arguments(model, quantization, representative_data, int8_io, batch_si
         )
     if len(inputs) != 1:
         raise ValueError(f"to_tflite exports single-input models; {model.name!r} has {len(inputs)} inputs")
+    if max_length is not None:
+        _check_max_length(model, max_length)
+
+
+def _check_max_length(model, max_length):
+    """A fixed length needs a time axis the model leaves open and a mask for the padding."""
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) < 3:
+        raise ValueError(
+            f"max_length={max_length} applies to sequence inputs (batch, time, ...); "
+            f"{model.name!r} takes {shape}"
+        )
+    if shape[1] is not None and shape[1] != max_length:
+        raise ValueError(
+            f"max_length={max_length} conflicts with {model.name!r}'s fixed sequence length {shape[1]}"
+        )
+    if shape[1] is None and not any(isinstance(layer, keras.layers.Masking) for layer in _walk(model)):
+        raise ValueError(
+            f"max_length={max_length} pads shorter sequences with zeros, which {model.name!r} would "
+            "read as data: it has no keras.layers.Masking to mask them"
+        )
+
+
+def _walk(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _walk(layer)
 
 
 def _calibration_batches(representative_data, spec):
@@ -85,14 +114,15 @@ def _calibration_batches(representative_data, spec):
 
 
 def _confirm_fusion(data, lowerings):
-    """Mark the lowerings unfused if the converter did not emit all the fused ops."""
-    expected = sum((2 if item.kind.startswith("Bidirectional") else 1) for item in lowerings if item.fused)
+    """Mark fused lowerings as loops if the converter did not emit all the fused ops."""
+    expected = sum(2 if item.kind.startswith("Bidirectional") else 1
+                   for item in lowerings if item.lowering == FUSED_LSTM)
     found = sum(ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") for ops in read_tflite(data).subgraph_ops)
     if found >= expected:
         return lowerings
     return [
-        dataclasses.replace(item, fused=False, reason="the converter declined to fuse it")
-        if item.fused else item
+        dataclasses.replace(item, lowering=OWN_LOOP, reason="the converter declined to fuse it")
+        if item.lowering == FUSED_LSTM else item
         for item in lowerings
     ]
 
@@ -106,13 +136,13 @@ def _refuse_int8_loops(float_data, lowerings, name):
     and the lecture's LSTM."""
     if not any("WHILE" in ops for ops in read_tflite(float_data).subgraph_ops):
         return
-    loops = [item.layer for item in lowerings if not item.fused]
+    loops = [item.layer for item in lowerings if item.lowering != FUSED_LSTM]
     where = f" (layers {', '.join(map(repr, loops))})" if loops else ""
     raise ConversionError(
         f"cannot convert {name!r} with quantization='int8': the model converts to a WHILE "
         f"loop{where}, and TensorFlow's int8 calibrator crashes the process on loops "
         "(tensorflow/tensorflow#75140). Use quantization='dynamic' or 'float16', or standard "
-        "LSTMs, which export as fused ops and quantize to int8."
+        "LSTMs with recurrent='fused-lstm', which quantize to int8."
     )
 
 
@@ -123,25 +153,34 @@ def to_tflite(
     representative_data=None,
     int8_io=False,
     batch_size=None,
-    fuse_lstm=True,
+    max_length=None,
+    recurrent=None,
     dense_per_channel=False,
 ):
     """Convert ``model`` to TFLite; write it atomically to ``path`` when given.
 
-    Standard LSTMs (ours and ``keras.layers.LSTM``, alone or in
-    ``Bidirectional``) become fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` ops (see
-    :mod:`keras_seq.export.fused_lstm`); other recurrent layers stay loops. What became
-    of each recurrent layer is stored in the file's metadata and shown by
-    :func:`keras_seq.export.op_report`.
+    Recurrent layers (see :mod:`keras_seq.export.recurrent_lowering`):
+        ``recurrent="loop"`` (the default) lowers LSTM and Elman/SimpleRNN
+        layers, alone or in ``Bidirectional``, to a lean ``WHILE`` loop of
+        builtin ops that loads in every LiteRT runtime (the classic
+        ``Interpreter``, ``CompiledModel``, LiteRT.js) and does less per step
+        than the loop the stock converter makes. ``recurrent="fused-lstm"``
+        uses TFLite's fused LSTM kernel for standard LSTMs: it keeps state in
+        variable tensors, which only the classic ``Interpreter`` loads, and it
+        is the only lowering TensorFlow's int8 calibrator handles, so it is
+        the default for ``quantization="int8"``. Other recurrent layers
+        (GRU, custom cells, stateful layers) keep their own loop. What became
+        of each layer is stored in the file's metadata and shown by
+        :func:`keras_seq.export.op_report`.
 
     Quantization:
         ``None``: float32. ``"float16"``: weights stored as float16.
         ``"dynamic"``: int8 weights, float activations. ``"int8"``: weights
         and activations int8 (q = round(x / scale) + zero_point), calibrated
         on ``representative_data``; inputs and outputs stay float32 unless
-        ``int8_io``. ``"int8"`` is refused (:class:`ConversionError`) for
-        models that convert to a loop (Elman, the lecture's LSTM, GRU,
-        ``fuse_lstm=False``): TensorFlow's calibrator crashes on loops.
+        ``int8_io``. ``"int8"`` is refused (:class:`ConversionError`) for a
+        model whose recurrence stays a loop: TensorFlow's calibrator crashes
+        on loops (tensorflow/tensorflow#75140).
 
     Args:
         model: a functional or Sequential ``keras.Model`` with one input.
@@ -151,44 +190,39 @@ def to_tflite(
             list of samples without the batch axis (the first 200 batches
             are used).
         int8_io: int8 input and output tensors (``"int8"`` only).
+        batch_size: fixed batch dimension; default 1 when the model has
+            recurrent layers (loops and fused ops want static state shapes),
+            else dynamic. Devices and LiteRT.js want every dimension fixed.
+        max_length: fixed sequence length for a model whose time axis is
+            open and that masks zero padding (``keras.layers.Masking``):
+            :class:`keras_seq.export.EdgeModel` pads shorter sequences with
+            zeros and refuses longer ones. Default: the model's own.
+        recurrent: ``"loop"`` or ``"fused-lstm"``; ``None`` picks ``"loop"``,
+            or ``"fused-lstm"`` for ``quantization="int8"``.
         dense_per_channel: ``"int8"`` only. Convolutions always get one
             weight scale per output channel; fully connected layers get one
             scale per layer unless this is True: TFLite's classic scheme,
             which every int8 kernel and delegate runs, and a smaller file
-            (per-channel scales and zero points cost 24 bytes per output
-            unit). For LeNet-5 it keeps the int8 file under 30 % of float32
-            (faithful: 29.7 % instead of 30.5 %) at the same accuracy.
-        batch_size: fixed batch dimension; default 1 when the model has
-            recurrent layers (the fused op keeps a fixed-size state, and the
-            converter needs static loop shapes), else dynamic.
-            Other dimensions keep the model's (``None`` stays dynamic, so a
-            word can run at its own length).
-        fuse_lstm: ``False`` converts LSTMs as Keras 3 does (a ``WHILE``
-            loop). Measured on x86-64 with LiteRT 2.3 (``benchmarks/edge.py``,
-            100 steps, 128 units, batch 1): the loop is about 2x faster than
-            the fused op with LiteRT's default XNNPACK delegate, whose
-            ``FULLY_CONNECTED`` kernels run the loop body, and about 1.2x
-            slower with the builtin kernels only; the fused op's float
-            kernel runs as fast as LiteRT's reference kernels there.
+            (per-channel scales and zero points cost 24 bytes per output unit).
 
     Returns:
         The flatbuffer bytes.
 
     Example:
-        >>> data = to_tflite(model, "digits.tflite", quantization="dynamic")
+        >>> data = to_tflite(model, "words.tflite", max_length=16)   # runs in LiteRT.js too
     """
-    _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel)
-    lowered, lowerings = lower_recurrent_layers(model)
-    if not fuse_lstm:
-        lowered = model
-        lowerings = [
-            dataclasses.replace(item, fused=False, reason="fuse_lstm=False") if item.fused else item
-            for item in lowerings
-        ]
+    _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel,
+                     max_length, recurrent)
+    if recurrent is None:
+        recurrent = FUSED_LSTM if quantization == "int8" else LOOP
+    lowered, lowerings = lower_recurrent_layers(model, recurrent)
     if batch_size is None and lowerings:
-        batch_size = 1  # fused ops keep fixed-size state; Keras's loops need a static batch
+        batch_size = 1
     input_spec = model.inputs[0]
-    spec = tf.TensorSpec((batch_size,) + tuple(input_spec.shape[1:]), input_spec.dtype or "float32")
+    shape = (batch_size,) + tuple(input_spec.shape[1:])
+    if max_length is not None:
+        shape = shape[:1] + (max_length,) + shape[2:]
+    spec = tf.TensorSpec(shape, input_spec.dtype or "float32")
 
     # Every variable is read as a constant while tracing: the converter then
     # needs no resource variables, and the fused-LSTM functions see plain
@@ -237,8 +271,10 @@ def to_tflite(
         ) from error
     if lowerings:
         lowerings = _confirm_fusion(data, lowerings)
-        notes = [dict(layer=i.layer, kind=i.kind, fused=i.fused, reason=i.reason) for i in lowerings]
+        notes = [item.as_json() for item in lowerings]
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
+    if max_length is not None:
+        data = with_metadata(data, SEQUENCE_METADATA, json.dumps({"max_length": max_length}).encode())
     if path is not None:
         atomic_files.write_bytes(data, path)
     return data

@@ -1,21 +1,32 @@
-"""Run a ``.tflite`` model with the LiteRT interpreter: stateless ``predict`` and explicit ``stream``.
+"""Run a ``.tflite`` model with LiteRT: stateless ``predict`` and explicit ``stream``.
+
+:class:`EdgeModel` runs a file through LiteRT's ``CompiledModel`` API (what
+its accelerators and LiteRT.js are built on) when the file allows it, and
+through the classic ``Interpreter`` otherwise or on request; ``predict``
+behaves the same on both.
 
 TFLite's fused LSTM keeps ``h_t`` and ``C_t`` in variable tensors that
 survive ``invoke()``: run twice and the second run starts from the first
-run's final state. :class:`EdgeModel` makes that explicit: ``predict`` resets
-every variable tensor before each run (every sample starts from
-``h_0 = C_0 = 0``, like Keras), and ``stream()`` is the one place state is
-carried from call to call, for feeding a sequence in chunks.
+run's final state. ``predict`` resets every variable tensor before each run
+(every sample starts from ``h_0 = C_0 = 0``, like Keras), and ``stream()``
+is the one place state is carried from call to call, for feeding a sequence
+in chunks (classic interpreter only: ``CompiledModel`` loads no variable
+tensors).
 """
 
+import json
 import threading
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+from keras_seq import arguments
+from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner
+from keras_seq.export.runtimes import unsupported_reasons
+from keras_seq.export.tflite_file import SEQUENCE_METADATA
 from keras_seq.export.validate import check_tflite, read_model_bytes
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
+RUNTIME_CHOICES = ("auto", "compiled-model", "interpreter")
 
 
 class EdgeModel:
@@ -23,15 +34,24 @@ class EdgeModel:
 
     Args:
         model: path of a ``.tflite`` file, or its bytes.
-        num_threads: interpreter threads (``None``: LiteRT's default).
+        num_threads: CPU threads (``None``: LiteRT's default).
         verify: load and run it once in a child process first, so a hostile
             file cannot crash this one.
-        xnnpack: apply LiteRT's default XNNPACK delegate (``False``: builtin
-            kernels only, as on an interpreter built without it).
+        xnnpack: classic interpreter only: apply LiteRT's default XNNPACK
+            delegate (``False``: builtin kernels only, as on an interpreter
+            built without it).
+        runtime: ``"auto"`` (``CompiledModel`` when the file has fixed input
+            shapes and no variable tensors, else the classic interpreter),
+            ``"compiled-model"`` or ``"interpreter"``.
 
     Attributes:
         file: the parsed :class:`keras_seq.export.tflite_file.TFLiteFile` (ops, sizes).
+        runtime: the runtime in use: ``"compiled-model"``, ``"interpreter"``
+            or ``"interpreter-builtin"``.
         input_shape, output_shape: shape signatures, -1 for a dynamic size.
+        max_length: the fixed sequence length a file was exported with
+            (``to_tflite(max_length=...)``): shorter sequences are padded
+            with zeros, which the model masks; ``None`` otherwise.
 
     Example:
         >>> edge = EdgeModel("digits.tflite")
@@ -39,32 +59,46 @@ class EdgeModel:
         >>> letters = edge.predict([word1, word2])          # words of any length
     """
 
-    def __init__(self, model, num_threads=None, verify=True, xnnpack=True):
+    def __init__(self, model, num_threads=None, verify=True, xnnpack=True, runtime="auto"):
         data = read_model_bytes(model, "TFLite model")
-        if num_threads is not None and (
-            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-        ):
-            raise ValueError(f"num_threads={num_threads!r} is not allowed; expected None or an int >= 1")
+        num_threads = arguments.positive_int(num_threads, "num_threads", allow_none=True)
+        xnnpack = arguments.boolean(xnnpack, "xnnpack")
+        runtime = arguments.choice(runtime, "runtime", RUNTIME_CHOICES)
         self.file = check_tflite(data, probe=verify)
         if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
             raise ValueError(
                 f"EdgeModel runs models with one input and at least one output; this one has "
                 f"{len(self.file.inputs)} inputs and {len(self.file.outputs)} outputs"
             )
-        if xnnpack not in (True, False):
-            raise ValueError(f"xnnpack={xnnpack!r} is not allowed; expected True or False")
-        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        self._interpreter = Interpreter(
-            model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver
-        )
-        self._interpreter.allocate_tensors()
-        self._input = self._interpreter.get_input_details()[0]
-        self._outputs = self._interpreter.get_output_details()
-        self._variables = self.file.variables
+        self._runner = self._start(data, num_threads, xnnpack, runtime)
+        self.runtime = self._runner.name
         self._lock = threading.Lock()
+        self._input = self._runner.input_detail
+        self._outputs = self._runner.output_details
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
+        try:
+            self.max_length = int(json.loads(self.file.metadata[SEQUENCE_METADATA])["max_length"])
+        except (KeyError, ValueError, TypeError):
+            self.max_length = None
+
+    def _start(self, data, num_threads, xnnpack, runtime):
+        """The runner for ``runtime``, or a clear ``ValueError`` why the file cannot use it."""
+        why_not = unsupported_reasons(self.file)["compiled-model"]
+        if runtime == "compiled-model":
+            if not xnnpack:
+                raise ValueError("xnnpack=False applies to runtime='interpreter'; CompiledModel "
+                                 "picks its CPU kernels itself")
+            if why_not:
+                raise ValueError(f"runtime='compiled-model' cannot run this file: {why_not}")
+            return CompiledModelRunner(data, num_threads)
+        if runtime == "auto" and xnnpack and not why_not:
+            try:
+                return CompiledModelRunner(data, num_threads)
+            except ValueError:
+                pass  # a file CompiledModel refuses still runs in the classic interpreter
+        return InterpreterRunner(data, num_threads, xnnpack)
 
     @property
     def signature(self):
@@ -92,7 +126,7 @@ class EdgeModel:
         return (
             f"EdgeModel({self.size} bytes, input {self.input_dtype.name} {self.input_shape}"
             f" -> output {outputs}, {sum(map(len, self.file.subgraph_ops))} ops, "
-            f"{self.stateful_ops} fused LSTM)"
+            f"{self.stateful_ops} fused LSTM, runtime {self.runtime})"
         )
 
     # ---- input and output conversion --------------------------------------------------
@@ -115,6 +149,13 @@ class EdgeModel:
         fixed = expected[1:] if batched else expected
         actual = x.shape[1:] if batched else x.shape
         for axis, (want, got) in enumerate(zip(fixed, actual), start=1 if batched else 0):
+            if self.max_length is not None and axis == (1 if batched else 0) and 0 < got <= want:
+                continue  # padded to max_length by _pad_length
+            if self.max_length is not None and axis == (1 if batched else 0):
+                raise ValueError(
+                    f"{what} has {got} time steps; this file was exported for at most "
+                    f"max_length={self.max_length} (to_tflite(max_length=...))"
+                )
             if want > 0 and want != got:
                 raise ValueError(
                     f"{what} has shape {x.shape}; axis {axis} must be {want} "
@@ -139,20 +180,25 @@ class EdgeModel:
 
     # ---- running ----------------------------------------------------------------------
 
-    def _resize(self, shape):
-        if tuple(self._input["shape"]) != tuple(shape):
-            self._interpreter.resize_tensor_input(self._input["index"], list(shape), strict=False)
-            self._interpreter.allocate_tensors()
-            self._input = self._interpreter.get_input_details()[0]
+    def _pad_length(self, x):
+        """Pad a batch (N, t, ...) with zero steps up to ``max_length`` (the model masks them)."""
+        missing = self.max_length - x.shape[1]
+        if missing <= 0:
+            return x
+        return np.concatenate([x, np.zeros((len(x), missing) + x.shape[2:], x.dtype)], axis=1)
 
-    def _invoke(self, x):
-        self._resize(x.shape)
-        self._interpreter.set_tensor(self._input["index"], x)
-        self._interpreter.invoke()
-        return [self._from_output(d, self._interpreter.get_tensor(d["index"]).copy()) for d in self._outputs]
+    def _outputs_of(self, raw, length):
+        """Dequantize the raw outputs; cut a padded time axis back to ``length`` steps."""
+        outputs = [self._from_output(d, y) for d, y in zip(self._outputs, raw)]
+        if self.max_length is not None and length < self.max_length:
+            outputs = [y[:, :length] if y.ndim >= 3 and y.shape[1] == self.max_length else y for y in outputs]
+        return outputs
 
     def _run_batch(self, x):
         """Run a checked batch, each run from zero state; returns a list of outputs."""
+        length = x.shape[1] if x.ndim >= 2 else 0
+        if self.max_length is not None:
+            x = self._pad_length(x)
         fixed_batch = self.input_shape[0]
         if fixed_batch <= 0:
             chunks = [x]
@@ -164,9 +210,8 @@ class EdgeModel:
             if fixed_batch > 0 and real < fixed_batch:
                 padding = np.zeros((fixed_batch - real,) + chunk.shape[1:], chunk.dtype)
                 chunk = np.concatenate([chunk, padding])
-            self._resize(chunk.shape)
-            self._interpreter.reset_all_variables()
-            results.append([y[:real] for y in self._invoke(chunk)])
+            self._runner.reset_state()
+            results.append([y[:real] for y in self._outputs_of(self._runner.run(chunk), length)])
         return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
 
     def predict(self, x):
@@ -174,9 +219,9 @@ class EdgeModel:
 
         Args:
             x: a batch (N, ...) matching the input shape (dynamic sizes, such
-                as the time axis, any length), or a list of single samples
-                without the batch axis, each with its own dynamic sizes (e.g.
-                words of different lengths).
+                as the time axis, any length; up to ``max_length`` steps for a
+                file exported with one), or a list of single samples without
+                the batch axis, each with its own length (e.g. words).
 
         Returns:
             float outputs (dequantized when the model's are int8): an array
@@ -184,8 +229,9 @@ class EdgeModel:
             when the model has several outputs.
 
         Raises:
-            ValueError: wrong rank, a fixed dimension that does not match, an
-                empty or non-numeric input, or NaN/infinity in it.
+            ValueError: wrong rank, a fixed dimension that does not match, a
+                sequence longer than ``max_length``, an empty or non-numeric
+                input, or NaN/infinity in it.
         """
         with self._lock:
             if isinstance(x, (list, tuple)):
@@ -199,6 +245,23 @@ class EdgeModel:
             outs = self._run_batch(x)
             return outs[0] if len(outs) == 1 else outs
 
+    # ---- streaming (used by EdgeStream) ------------------------------------------------
+
+    def reset_state(self):
+        """Zero the fused LSTMs' state (``h_0 = C_0 = 0``)."""
+        with self._lock:
+            self._runner.reset_state()
+
+    def run_keeping_state(self, chunk):
+        """Run ``chunk`` from the state the last run left (fused LSTMs only); float outputs."""
+        with self._lock:
+            chunk = self._check_input(chunk, "chunk")
+            batch = self.input_shape[0]
+            if batch > 0 and len(chunk) != batch:
+                raise ValueError(f"chunk has batch size {len(chunk)}; the model's is {batch}")
+            raw = self._runner.run(self._to_input_dtype(chunk), variables=self.file.variables)
+            return self._outputs_of(raw, chunk.shape[1])
+
     def stream(self):
         """Start a stateful stream: see :class:`EdgeStream`."""
         return EdgeStream(self)
@@ -208,13 +271,14 @@ class EdgeStream:
     """Feed one sequence in chunks; the fused LSTMs carry ``h_t, C_t`` from chunk to chunk.
 
     Feeding x_1..x_k then x_{k+1}..x_T gives the same outputs as one
-    ``predict`` on x_1..x_T. Only for causal models: a model that reads
-    backwards (``Bidirectional``, ``go_backwards``) would need the future, and
-    a model whose recurrence is a ``WHILE`` loop keeps no state, so both are
-    refused.
+    ``predict`` on x_1..x_T. Only for causal models exported with
+    ``recurrent="fused-lstm"`` and run by the classic interpreter: a model
+    that reads backwards (``Bidirectional``, ``go_backwards``) would need the
+    future, and a model whose recurrence is a ``WHILE`` loop keeps no state,
+    so both are refused.
 
     Example:
-        >>> stream = edge.stream()
+        >>> stream = EdgeModel(to_tflite(model, recurrent="fused-lstm")).stream()
         >>> first = stream.feed(rows[:, :14]); last = stream.feed(rows[:, 14:])
         >>> stream.reset()   # back to h_0 = C_0 = 0
     """
@@ -223,8 +287,9 @@ class EdgeStream:
         ops = [op for subgraph in model.file.subgraph_ops for op in subgraph]
         if model.stateful_ops == 0 or "WHILE" in ops:
             raise ValueError(
-                "stream() needs recurrent state kept between calls (fused LSTM ops and no "
-                "WHILE loops); this model restarts its recurrence at every call"
+                "stream() needs recurrent state kept between calls (fused LSTM ops, "
+                "to_tflite(recurrent='fused-lstm'), and no WHILE loops); this model restarts its "
+                "recurrence at every call"
             )
         if "REVERSE_V2" in ops:
             raise ValueError(
@@ -241,25 +306,11 @@ class EdgeStream:
 
     def reset(self):
         """Forget the state: the next chunk starts from h_0 = C_0 = 0."""
-        with self._model._lock:
-            self._model._interpreter.reset_all_variables()
+        self._model.reset_state()
         self.steps = 0
 
     def feed(self, chunk):
         """Run the next chunk (batch, t, ...) of the sequence; returns its outputs."""
-        model = self._model
-        with model._lock:
-            chunk = model._check_input(chunk, "chunk")
-            batch = model.input_shape[0]
-            if batch > 0 and len(chunk) != batch:
-                raise ValueError(f"chunk has batch size {len(chunk)}; the model's is {batch}")
-            interpreter = model._interpreter
-            # Resizing reallocates tensors and zeroes the state: carry it across.
-            state = [interpreter.get_tensor(i).copy() for i in model._variables]
-            model._resize(chunk.shape)
-            for index, value in zip(model._variables, state):
-                if interpreter.get_tensor(index).shape == value.shape:
-                    interpreter.set_tensor(index, value)
-            outs = model._invoke(model._to_input_dtype(chunk))
-        self.steps += chunk.shape[1]
+        outs = self._model.run_keeping_state(chunk)
+        self.steps += np.shape(chunk)[1]
         return outs[0] if len(outs) == 1 else outs

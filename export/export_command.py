@@ -11,8 +11,16 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, help="the .tflite file to write")
     parser.add_argument("--int8-io", action="store_true",
                         help="with --quantize int8: int8 input and output tensors too")
-    parser.add_argument("--no-fuse-lstm", action="store_true",
-                        help="convert LSTMs as Keras 3 does (a WHILE loop), for comparison")
+    parser.add_argument("--recurrent", choices=("loop", "fused-lstm"), default=None,
+                        help="how LSTM/Elman layers become TFLite ops: loop (default; runs in every "
+                             "LiteRT runtime) or fused-lstm (TFLite's fused kernel: classic interpreter "
+                             "only; the default with --quantize int8, which needs it)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="fix the batch dimension (devices and LiteRT.js want fixed shapes; "
+                             "default: 1 for recurrent models, else dynamic)")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="fix the sequence length of a word model (shorter words are padded "
+                             "and masked, longer ones refused)")
 
 
 def run(args):
@@ -40,7 +48,8 @@ def run(args):
             else bundled_inputs.word_samples(bundled_inputs.words("train", 200))
         )
     data = to_tflite(model, args.out, quantization=quantization, representative_data=representative,
-                     int8_io=args.int8_io, fuse_lstm=not args.no_fuse_lstm)
+                     int8_io=args.int8_io, batch_size=args.batch_size, max_length=args.max_length,
+                     recurrent=args.recurrent)
     edge = EdgeModel(data)
     print(f"wrote {args.out}: {len(data)} bytes ({len(data) / 1024:.1f} KiB), quantization {args.quantize}")
     print(edge)

@@ -16,23 +16,20 @@ marked its LSTM: a ``tf.function`` with the attributes
 taking ``(inputs, init_h, init_c, kernel, recurrent_kernel, bias)`` with
 static shapes for the states and weights (so a fixed batch size), returning
 ``(last_output, outputs, h, c, runtime)`` of which only the first two are
-used. :func:`lower_recurrent_layers` clones a model with every eligible
-layer replaced by :class:`FusedLSTM` (or :class:`FusedBidirectional`), whose
-call is such a function, with a plain-TensorFlow body that is the same
+used. :class:`FusedLSTM` (and :class:`FusedBidirectional`) stand in for an
+eligible layer (see :mod:`keras_seq.export.recurrent_lowering`); their call
+is such a function, with a plain-TensorFlow body that is the same
 computation (it runs if the converter ever declines to fuse).
 
-Layers that cannot be fused stay as they are and convert to a correct
-``WHILE`` loop: the lecture's variant ``h_t = O_t * C_t``
-(``output_activation=None``), ``Elman``/``SimpleRNN``, other activations,
-``return_state`` and ``stateful`` layers. Each decision is recorded as a
-:class:`Lowering` with its reason.
+Layers the kernel does not compute (``h_t = O_t * C_t`` with
+``output_activation=None``, other activations, ``return_state``,
+``stateful``) are lowered otherwise; :func:`why_not_fusable` says why.
 
 The fused op has no mask input: the lowered model ignores masks, so it must be
 run on unpadded sequences (one word at its own length, as
 :class:`keras_seq.export.EdgeModel` does for a list of words).
 """
 
-import dataclasses
 import uuid
 
 import keras
@@ -42,54 +39,29 @@ import numpy as np
 # attribute that only the TFLite converter reads.
 import tensorflow as tf
 
-
-@dataclasses.dataclass(frozen=True)
-class Lowering:
-    """What became of one recurrent layer: ``fused`` True, or the reason why not."""
-
-    layer: str
-    kind: str
-    fused: bool
-    reason: str
-
-    def __str__(self):
-        how = "fused UNIDIRECTIONAL_SEQUENCE_LSTM" if self.fused else "WHILE loop"
-        return f"{self.layer} ({self.kind}): {how}" + (f" ({self.reason})" if self.reason else "")
-
-
-def _activation_name(fn):
-    if fn is None:
-        return None
-    name = keras.activations.serialize(fn)
-    return name if isinstance(name, str) else getattr(fn, "__name__", repr(fn))
+from keras_seq.export.recurrent_loop import LSTM_CELLS, activation_name
+from keras_seq.layers import Recurrent
+from keras_seq.layers.bidirectional import merge
 
 
 def _is_lstm(layer):
-    if isinstance(layer, keras.layers.LSTM):
-        return True
-    return type(layer).__name__ == "LSTM" and type(layer).__module__.startswith("keras_seq.")
-
-
-def _is_recurrent(layer):
-    return isinstance(layer, keras.layers.RNN) or type(layer).__module__.startswith(
-        "keras_seq.layers"
-    ) and hasattr(layer, "cell")
+    return isinstance(layer, (Recurrent, keras.layers.RNN)) and isinstance(layer.cell, LSTM_CELLS)
 
 
 def why_not_fusable(layer):
     """Return ``""`` when ``layer`` is a standard LSTM the fused op computes, else why not."""
     if not _is_lstm(layer):
-        return f"{type(layer).__name__} has no fused TFLite kernel"
+        return f"{type(layer).__name__} has no fused TFLite kernel (standard LSTMs have)"
     checks = {
-        "activation": ("tanh", _activation_name(layer.activation)),
-        "recurrent_activation": ("sigmoid", _activation_name(layer.recurrent_activation)),
+        "activation": ("tanh", activation_name(layer.activation)),
+        "recurrent_activation": ("sigmoid", activation_name(layer.recurrent_activation)),
     }
     if hasattr(layer, "output_activation"):  # ours; Keras's uses ``activation`` for it
-        checks["output_activation"] = ("tanh", _activation_name(layer.output_activation))
+        checks["output_activation"] = ("tanh", activation_name(layer.output_activation))
     for name, (wanted, actual) in checks.items():
         if actual != wanted:
             if name == "output_activation" and actual is None:
-                return "lecture variant h_t = O_t * C_t (output_activation=None) has no fused kernel"
+                return "h_t = O_t * C_t (output_activation=None) has no fused kernel"
             return f"{name}={actual!r}; the fused kernel computes {wanted}"
     if layer.return_state:
         return "return_state=True; the fused kernel's final states are not outputs"
@@ -234,66 +206,4 @@ class FusedBidirectional(keras.layers.Layer):
         backward = self.backward(sequences, initial_state=backward_state)
         if self.return_sequences:
             backward = tf.reverse(backward, [1])
-        if self.merge_mode == "concat":
-            return tf.concat([forward, backward], axis=-1)
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        if self.merge_mode == "ave":
-            return (forward + backward) / 2
-        return (forward, backward)
-
-
-def _lower_layer(layer, lowerings):
-    """Return the stand-in for ``layer`` (or ``layer`` itself), noting recurrent ones."""
-    if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
-        reasons = [why_not_fusable(layer.forward_layer), why_not_fusable(layer.backward_layer)]
-        if layer.return_state and not any(reasons):
-            reasons = ["return_state=True; the fused kernel's final states are not outputs"]
-        reason = "; ".join(dict.fromkeys(r for r in reasons if r))
-        kind = f"Bidirectional({type(layer.forward_layer).__name__})"
-        lowerings.append(Lowering(layer.name, kind, not reason, reason))
-        return FusedBidirectional(layer) if not reason else layer
-    if _is_recurrent(layer):
-        reason = why_not_fusable(layer)
-        lowerings.append(Lowering(layer.name, type(layer).__name__, not reason, reason))
-        return FusedLSTM(layer) if not reason else layer
-    return layer
-
-
-def lower_recurrent_layers(model):
-    """Clone ``model`` with standard LSTMs replaced by fused-op stand-ins.
-
-    Every other layer is shared with ``model`` (not copied). Nested
-    functional/sequential models are lowered too; a subclassed model cannot
-    be cloned and is returned as it is.
-
-    Returns:
-        ``(lowered_model, lowerings)``: the clone (or ``model`` when nothing
-        recurrent was found) and a list of :class:`Lowering`, one per
-        recurrent layer.
-    """
-    lowerings = []
-    try:
-        lowered = keras.models.clone_model(
-            model, clone_function=lambda layer: _lower_layer(layer, lowerings), recursive=True
-        )
-    except ValueError as error:
-        if "subclass" not in str(error).lower():
-            raise
-        for layer in _walk(model):
-            if _is_recurrent(layer) or hasattr(layer, "forward_layer"):
-                lowerings.append(
-                    Lowering(layer.name, type(layer).__name__, False, "subclassed model cannot be cloned")
-                )
-        return model, lowerings
-    if not any(item.fused for item in lowerings):
-        return model, lowerings
-    return lowered, lowerings
-
-
-def _walk(model):
-    for layer in getattr(model, "layers", []):
-        yield layer
-        yield from _walk(layer)
+        return merge(forward, backward, self.merge_mode)

@@ -1,9 +1,10 @@
-"""What a ``.tflite`` file contains: ops, loops, non-builtin ops, size, recurrent lowering."""
+"""What a ``.tflite`` file contains and where it runs: ops, loops, lowering, runtimes, dynamic shapes."""
 
 import collections
 import dataclasses
 import json
 
+from keras_seq.export.runtimes import RUNTIMES, dynamic_dimensions, unsupported_reasons
 from keras_seq.export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA, read_tflite
 from keras_seq.export.validate import read_model_bytes
 
@@ -30,6 +31,10 @@ class OpReport:
         custom_ops: names of non-builtin ops (``Flex*`` need the TF runtime).
         lowering: per recurrent Keras layer, how it was exported (from
             :func:`keras_seq.export.to_tflite`'s metadata; empty for other files).
+        runtimes: ``{runtime: reason}`` for each LiteRT runtime
+            (:data:`keras_seq.export.runtimes.RUNTIMES`), ``""`` where it loads.
+        dynamic: ``(name, shape)`` of inputs and outputs with a dynamic (-1)
+            dimension.
     """
 
     size: int
@@ -40,6 +45,13 @@ class OpReport:
     fused_recurrent: int
     custom_ops: tuple
     lowering: tuple
+    runtimes: dict
+    dynamic: tuple
+
+    @property
+    def loads_in(self):
+        """The runtimes that load this file."""
+        return tuple(name for name in RUNTIMES if not self.runtimes[name])
 
     def __str__(self):
         lines = [
@@ -50,9 +62,14 @@ class OpReport:
             "non-builtin ops: " + (", ".join(self.custom_ops) if self.custom_ops else "none"),
         ]
         for item in self.lowering:
-            how = "fused UNIDIRECTIONAL_SEQUENCE_LSTM" if item["fused"] else "WHILE loop"
-            reason = f" ({item['reason']})" if item.get("reason") else ""
-            lines.append(f"  {item['layer']} [{item['kind']}]: {how}{reason}")
+            reason = f" ({item['reason']})" if item["reason"] else ""
+            lines.append(f"  {item['layer']} [{item['kind']}]: {item['lowering']}{reason}")
+        lines.append("dynamic dimensions: " + (
+            ", ".join(f"{name} {list(shape)}" for name, shape in self.dynamic) if self.dynamic else "none"))
+        lines.append("runtimes:")
+        for name in RUNTIMES:
+            why = self.runtimes[name]
+            lines.append(f"  {name}: " + (f"no: {why}" if why else "yes"))
         return "\n".join(lines)
 
 
@@ -68,7 +85,7 @@ def op_report(tflite):
         lowering = json.loads(file.metadata.get(LOWERING_METADATA, b"[]"))
     except ValueError:
         lowering = []
-    keys = {"layer", "kind", "fused", "reason"}
+    keys = {"layer", "kind", "lowering", "reason"}
     if not isinstance(lowering, list) or not all(isinstance(i, dict) and keys <= set(i) for i in lowering):
         lowering = []
     return OpReport(
@@ -80,4 +97,6 @@ def op_report(tflite):
         fused_recurrent=sum(ops[name] for name in FUSED_RECURRENT_OPS),
         custom_ops=custom,
         lowering=tuple(lowering),
+        runtimes=unsupported_reasons(file),
+        dynamic=tuple(dynamic_dimensions(file)),
     )

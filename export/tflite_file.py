@@ -18,6 +18,7 @@ from keras_seq.export.errors import ModelFileError
 
 IDENTIFIER = b"TFL3"
 LOWERING_METADATA = "keras_seq.lowering"
+SEQUENCE_METADATA = "keras_seq.sequence"
 MAX_RANK = 16
 BUILTIN_NAMES = {
     value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")

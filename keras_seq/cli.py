@@ -4,13 +4,15 @@ This is the one module that composes ``keras_seq``, ``export`` and ``demos``.
 Each subcommand lives beside the code it drives, in a module with
 ``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen
 subcommand's module is imported, so ``keras-seq --help`` does not load
-TensorFlow.
+TensorFlow. TensorFlow's native log lines are kept off the terminal unless
+``--verbose`` is given (:mod:`keras_seq.quiet_output`).
 """
 
 import argparse
 import importlib
-import os
 import sys
+
+from keras_seq.quiet_output import VERBOSE_HELP, quiet_native_output
 
 COMMANDS = {
     "data": ("keras_seq.datasets.command", "show the bundled datasets"),
@@ -27,9 +29,12 @@ def build_parser(command=None):
         prog="keras-seq",
         description="Hand-written CNN/RNN Keras layers, TFLite export and saliency demos.",
     )
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        # SUPPRESS: the flag given before the command is not overwritten by this default.
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
         if name == command:
             module = importlib.import_module(module_name)
             module.add_arguments(sub)
@@ -39,17 +44,17 @@ def build_parser(command=None):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
-    try:
-        return args.module.run(args) or 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as error:
-        print(f"keras-seq {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    with quiet_native_output(verbose=args.verbose):
+        try:
+            return args.module.run(args) or 0
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except (ValueError, OSError) as error:
+            print(f"keras-seq {args.command}: error: {error}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

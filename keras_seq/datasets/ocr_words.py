@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from keras_seq import arguments
 from keras_seq.datasets import bundled
 
 FILE = "ocr_words.npz"
@@ -65,10 +66,8 @@ class Words:
 
 
 def check_fold(fold):
-    if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)):
-        raise ValueError(f"fold must be an integer 0-{NUM_FOLDS - 1}, got {fold!r}")
-    if not 0 <= fold < NUM_FOLDS:
-        raise ValueError(f"fold must be in 0-{NUM_FOLDS - 1}, got {fold}")
+    """``fold`` is a cross-validation fold, an int in 0-9."""
+    return arguments.integer(fold, "fold", minimum=0, maximum=NUM_FOLDS - 1)
 
 
 def load_words(path=None, verify=True):

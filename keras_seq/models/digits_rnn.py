@@ -1,7 +1,8 @@
-"""Digits as a sequence: an LSTM reads an MNIST image row by row (the lecture's poll)."""
+"""Digits as a sequence: an LSTM (Hochreiter and Schmidhuber 1997) reads an MNIST image row by row."""
 
 import keras
 
+from keras_seq import arguments
 from keras_seq.layers.lstm import LSTM
 
 ROWS, COLUMNS = 28, 28
@@ -34,10 +35,9 @@ def digits_rnn(units=128, num_classes=10, dropout=0.0):
         >>> model = digits_rnn(units=128)
         >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     """
-    _check_int("units", units, 1)
-    _check_int("num_classes", num_classes, 2)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout={dropout!r} is not allowed; expected a number in [0, 1)")
+    units = arguments.positive_int(units, "units")
+    num_classes = arguments.integer(num_classes, "num_classes", minimum=2)
+    dropout = arguments.fraction(dropout, "dropout")
     layers = keras.layers
     inputs = keras.Input(shape=(ROWS, COLUMNS, 1), name="image")
     rows = layers.Reshape((ROWS, COLUMNS), name="rows_as_steps")(inputs)
@@ -46,8 +46,3 @@ def digits_rnn(units=128, num_classes=10, dropout=0.0):
         summary = layers.Dropout(dropout, name="dropout")(summary)
     outputs = layers.Dense(num_classes, activation="softmax", name="output")(summary)
     return keras.Model(inputs, outputs, name="digits_rnn")
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not allowed; expected an int >= {minimum}")

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_seq import arguments
 from keras_seq.layers.connection_table import LENET_C3_TABLE, ConnectionTableConv2D
 from keras_seq.layers.scaled_tanh import scaled_tanh
 from keras_seq.layers.subsampling import Subsampling2D
@@ -45,10 +46,8 @@ def lenet5(variant="faithful", num_classes=10):
         >>> model = lenet5("faithful")
         >>> model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"variant={variant!r} is not allowed; expected one of {VARIANTS}")
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
-        raise ValueError(f"num_classes={num_classes!r} is not allowed; expected an int >= 2")
+    arguments.choice(variant, "variant", VARIANTS)
+    num_classes = arguments.integer(num_classes, "num_classes", minimum=2)
     layers = keras.layers
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = layers.ZeroPadding2D(2, name="pad_to_32x32")(inputs)

@@ -18,13 +18,14 @@ import pathlib
 
 import tensorflow as tf
 
+from keras_seq import arguments
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def make_strategy(name):
     """Return the strategy called ``name`` (one of ``STRATEGIES``)."""
-    if name not in STRATEGIES:
-        raise ValueError(f"strategy={name!r} is not allowed; expected one of {STRATEGIES}")
+    arguments.choice(name, "strategy", STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

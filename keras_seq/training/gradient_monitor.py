@@ -1,6 +1,6 @@
 """A callback that records the gradient norm before clipping, at every step.
 
-The lecture's clipping rule (Pascanu et al., 2013) with threshold tau:
+Gradient clipping by norm (Pascanu, Mikolov and Bengio 2013) with threshold tau:
 
     G = g                      if ||g||_2 <= tau
     G = (tau / ||g||_2) * g    otherwise
@@ -100,7 +100,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self._clipped_slots = keras.Variable(
                 np.zeros(slots, "float32"), trainable=False, aggregation="only_first_replica", name="clipped_slots"
             )
-            self._filled = keras.Variable(0, dtype="int32", trainable=False, aggregation="only_first_replica", name="filled")
+            self._filled = keras.Variable(
+                0, dtype="int32", trainable=False, aggregation="only_first_replica", name="filled"
+            )
         self.epoch_norms, self.epoch_clipped = [], []
         self._install(optimizer)
 
@@ -114,7 +116,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
             return
         slots = self._norm_slots.shape[0]
         if filled > slots:
-            raise RuntimeError(f"GradientNormMonitor saw {filled} updates in one step of {slots}; was apply called twice?")
+            raise RuntimeError(
+                f"GradientNormMonitor saw {filled} updates in one step of {slots}; was apply called twice?"
+            )
         norms = ops.convert_to_numpy(self._norm_slots.value)[:filled].astype(np.float64)
         clipped = ops.convert_to_numpy(self._clipped_slots.value)[:filled] > 0.5
         self._filled.assign(0)

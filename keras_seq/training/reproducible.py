@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_seq import arguments
+
 
 def set_seed(seed):
     """Seed Python, NumPy and TensorFlow and make TensorFlow's ops deterministic.
@@ -15,7 +17,6 @@ def set_seed(seed):
     Args:
         seed: an int in [0, 2**32 - 1].
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed={seed!r} is not allowed; expected an int in [0, 2**32 - 1]")
+    seed = arguments.integer(seed, "seed", minimum=0, maximum=2**32 - 1)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()

@@ -9,6 +9,7 @@
 
 import numpy as np
 
+from keras_seq import arguments
 from keras_seq.datasets import mnist, ocr_words
 
 DIGIT_MODELS = ("lenet5", "lenet5-modern", "rnn")
@@ -16,18 +17,12 @@ DIGIT_MODELS = ("lenet5", "lenet5-modern", "rnn")
 
 def check_limit(limit):
     """``limit`` is ``None`` (all data) or an int >= 1."""
-    if limit is None:
-        return
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-        raise ValueError(
-            f"limit={limit!r} would leave an empty dataset; expected an int >= 1 (or no limit)"
-        )
+    arguments.positive_int(limit, "limit", allow_none=True)
 
 
 def digit_model_builder(name):
     """Return a zero-argument builder for the digits model ``name`` (one of ``DIGIT_MODELS``)."""
-    if name not in DIGIT_MODELS:
-        raise ValueError(f"model={name!r} is not allowed; expected one of {DIGIT_MODELS}")
+    arguments.choice(name, "model", DIGIT_MODELS)
     if name == "rnn":
         from keras_seq.models.digits_rnn import digits_rnn
 

@@ -4,12 +4,9 @@ Each step minimises the weighted mean cross-entropy of one global batch,
 
     L = sum_n w_n * CE(y_n, y_hat_n) / sum_n w_n,
 
-where ``w_n`` is 1 for an example (or a real letter) and 0 for padding. The
-batch is split over the strategy's R replicas (across workers for
-``MultiWorkerMirroredStrategy``); replica r computes
-``sum_{n in r} w_n CE_n / sum_n w_n`` (the denominator all-reduced over
-replicas), and the optimizer sums the replicas' gradients, so the update
-equals the one-device update on the whole batch. Gradient clipping
+with ``w_n`` 0 for padding, split over the strategy's replicas so that the
+update equals the one-device update on the whole batch (see
+:mod:`keras_seq.training.distributed_step`). Gradient clipping
 (``clipnorm``, ``global_clipnorm``) is the optimizer's own.
 
 The loop is written with ``strategy.run`` instead of ``Model.fit`` because
@@ -26,8 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_seq import atomic_files
+from keras_seq import arguments, atomic_files
 from keras_seq.training import distribute
+from keras_seq.training.distributed_step import DistributedStep
 from keras_seq.training.resume import RunBackup
 
 MODEL_FILE = "model.keras"
@@ -98,18 +96,49 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
     Returns:
         A :class:`TrainingResult`.
     """
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size)
+    _check_options(epochs, batch_size, learning_rate, clipnorm, global_clipnorm)
+    data = checked_data(x, y, sample_weight)
+    log = log or _print_line
+    strategy = strategy or tf.distribute.get_strategy()
+    folder = _prepared_folder(out_dir, strategy)
+    model, optimizer = _compiled_model(build_model, strategy, learning_rate, clipnorm, global_clipnorm)
+    backup = RunBackup(folder / BACKUP_FOLDER, run or {})
+    resumed_from, history = _restore(backup, model, optimizer, learning_rate, log)
+    step = DistributedStep(model, optimizer, strategy)
+    data_seed = int(np.random.randint(2**31)) if data_seed is None else data_seed
+    for epoch in range(resumed_from, epochs):
+        started = time.perf_counter()
+        order = np.random.default_rng([data_seed, epoch]).permutation(len(data[0]))
+        loss = _train_epoch(step, data, order, batch_size, epoch, _kept_checkpoint(folder, len(history)))
+        history.append({"epoch": epoch + 1, "loss": loss, "seconds": round(time.perf_counter() - started, 3)})
+        atomic_files.save_model(model, folder / MODEL_FILE)
+        backup.save(model, epoch + 1, history)  # state.json last: the epoch counts as done from here
+        log(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f} ({history[-1]['seconds']:.1f} s)")
+    if not (folder / MODEL_FILE).exists():
+        atomic_files.save_model(model, folder / MODEL_FILE)
+    return TrainingResult(model, folder, max(epochs, resumed_from), resumed_from, history, _steps(optimizer))
+
+
+def _check_options(epochs, batch_size, learning_rate, clipnorm, global_clipnorm):
+    arguments.positive_int(epochs, "epochs")
+    arguments.positive_int(batch_size, "batch_size")
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        _check_positive_number("learning_rate", learning_rate)
+        arguments.positive_real(learning_rate, "learning_rate")
     for name, value in (("clipnorm", clipnorm), ("global_clipnorm", global_clipnorm)):
         if value is not None:
-            _check_positive_number(name, value)
+            arguments.positive_real(value, name)
     if clipnorm is not None and global_clipnorm is not None:
         raise ValueError(
             f"clipnorm={clipnorm} and global_clipnorm={global_clipnorm} are both set; "
             "choose one (per-variable or global clipping)"
         )
+
+
+def checked_data(x, y, sample_weight=None):
+    """``(x, y, weights)`` as arrays; refused when empty, mismatched or not finite.
+
+    ``weights`` is ``sample_weight`` as float32 (all ones when it is None).
+    """
     x = np.asarray(x)
     y = np.asarray(y)
     if len(x) == 0:
@@ -121,105 +150,83 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
         raise ValueError(f"sample_weight has shape {weights.shape}, expected the shape of y {y.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("x holds NaN or infinite values")
+    return x, y, weights
 
-    log = log or (lambda line: print(line, flush=True))
-    strategy = strategy or tf.distribute.get_strategy()
+
+def _print_line(line):
+    print(line, flush=True)
+
+
+def _prepared_folder(out_dir, strategy):
+    """This process's run folder, created, with the temporaries of a killed run removed."""
     folder = distribute.worker_dir(out_dir, strategy)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_files.remove_stale_temporaries(folder)
     atomic_files.remove_stale_temporaries(folder / BACKUP_FOLDER)
-    replicas = strategy.num_replicas_in_sync
+    return folder
 
+
+def _compiled_model(build_model, strategy, learning_rate, clipnorm, global_clipnorm):
+    """``build_model()`` compiled with Adam under ``strategy``, the optimizer's slots built."""
     with strategy.scope():
         model = build_model()
         optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm, global_clipnorm=global_clipnorm)
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
         optimizer.build(model.trainable_variables)
-    backup = RunBackup(folder / BACKUP_FOLDER, run or {})
+    return model, optimizer
+
+
+def _restore(backup, model, optimizer, learning_rate, log):
+    """Load the backup (if any) into ``model``; return ``(epochs done, history)``."""
     state = backup.restore(model)
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         optimizer.learning_rate = learning_rate  # this run's rate, not the one in the backup
-    resumed_from, history = state["epochs_done"], state["history"]
-    if resumed_from:
-        log(f"resuming from {backup.folder} after epoch {resumed_from}")
+    if state["epochs_done"]:
+        log(f"resuming from {backup.folder} after epoch {state['epochs_done']}")
+    return state["epochs_done"], state["history"]
 
-    def replica_step(xb, yb, wb):
-        total_weight = tf.distribute.get_replica_context().all_reduce("sum", tf.reduce_sum(wb))
-        with tf.GradientTape() as tape:
-            probabilities = model(xb, training=True)
-            losses = keras.losses.sparse_categorical_crossentropy(yb, probabilities)
-            loss = tf.math.divide_no_nan(tf.reduce_sum(losses * wb), total_weight)
-            if model.losses:
-                loss += tf.add_n(model.losses) / replicas
-        gradients = tape.gradient(loss, model.trainable_variables)
-        # Cross-entropy clips probabilities, so NaN weights can still give a finite
-        # loss: count non-finite gradient entries too.
-        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32))
-                             for g in gradients if g is not None] + [tf.constant(0.0)])
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss, non_finite
 
-    @tf.function(reduce_retracing=True)
-    def train_step(xb, yb, wb):
-        loss, non_finite = strategy.run(replica_step, args=(xb, yb, wb))
-        return strategy.reduce("sum", loss, axis=None), strategy.reduce("sum", non_finite, axis=None)
+def _train_epoch(step, data, order, batch_size, epoch, kept):
+    """One pass over ``data = (x, y, weights)`` in ``order``; return the mean loss per example.
 
-    def distributed(array):
-        return strategy.experimental_distribute_values_from_function(
-            lambda context: np.array_split(array, replicas)[context.replica_id_in_sync_group]
-        )
-
-    if data_seed is None:
-        data_seed = int(np.random.randint(2**31))
-    steps_per_epoch = math.ceil(len(x) / batch_size)
-    for epoch in range(resumed_from, epochs):
-        started = time.perf_counter()
-        order = np.random.default_rng([data_seed, epoch]).permutation(len(x))
-        total, seen = 0.0, 0
-        for step in range(steps_per_epoch):
-            rows = order[step * batch_size:(step + 1) * batch_size]
-            if len(rows) < replicas:  # a last batch too small to give every replica an example
-                continue
-            loss, non_finite = train_step(distributed(x[rows]), distributed(y[rows]), distributed(weights[rows]))
-            loss, non_finite = float(loss), int(non_finite)
-            if not math.isfinite(loss) or non_finite:
-                raise NonFiniteLossError(_non_finite_message(
-                    loss, non_finite, epoch, step, steps_per_epoch, optimizer, len(history), folder))
-            total += loss * len(rows)
-            seen += len(rows)
-        history.append({"epoch": epoch + 1, "loss": total / seen, "seconds": round(time.perf_counter() - started, 3)})
-        atomic_files.save_model(model, folder / MODEL_FILE)
-        backup.save(model, epoch + 1, history)  # state.json last: the epoch counts as done from here
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} ({history[-1]['seconds']:.1f} s)")
-    if not (folder / MODEL_FILE).exists():
-        atomic_files.save_model(model, folder / MODEL_FILE)
-    return TrainingResult(model, folder, max(epochs, resumed_from), resumed_from, history, _steps(optimizer))
+    A last batch too small to give every replica an example is skipped. A
+    NaN or infinite loss or gradient raises :class:`NonFiniteLossError`,
+    whose message ends with ``kept`` (which checkpoint survives).
+    """
+    steps_per_epoch = math.ceil(len(order) / batch_size)
+    total, seen = 0.0, 0
+    for index in range(steps_per_epoch):
+        rows = order[index * batch_size:(index + 1) * batch_size]
+        if len(rows) < step.replicas:
+            continue
+        loss, non_finite = step(*(array[rows] for array in data))
+        if not math.isfinite(loss) or non_finite:
+            raise NonFiniteLossError(_non_finite_message(
+                loss, non_finite, epoch, index, steps_per_epoch, step.optimizer, kept))
+        total += loss * len(rows)
+        seen += len(rows)
+    return total / seen
 
 
 def _steps(optimizer):
     return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
 
-def _non_finite_message(loss, non_finite, epoch, step, steps_per_epoch, optimizer, epochs_done, folder):
-    if epochs_done:
-        kept = (f"the last good checkpoint, after epoch {epochs_done}, is kept in "
-                f"{folder / BACKUP_FOLDER} and {folder / MODEL_FILE}")
+def _kept_checkpoint(folder, epochs_done):
+    if not epochs_done:
+        return "no epoch had finished, so there is no checkpoint to keep"
+    return (f"the last good checkpoint, after epoch {epochs_done}, is kept in "
+            f"{folder / BACKUP_FOLDER} and {folder / MODEL_FILE}")
+
+
+def _non_finite_message(loss, non_finite, epoch, step, steps_per_epoch, optimizer, kept):
+    if math.isfinite(loss):
+        what = f"{non_finite} gradient entries became NaN or infinite (loss {loss:.4g})"
     else:
-        kept = "no epoch had finished, so there is no checkpoint to keep"
-    what = f"loss became {loss}" if not math.isfinite(loss) else f"{non_finite} gradient entries became NaN or infinite (loss {loss:.4g})"
+        what = f"loss became {loss}"
     return (
         f"{what} at epoch {epoch + 1}, batch {step + 1} of {steps_per_epoch} "
         f"(optimizer step {_steps(optimizer)}); training stopped and {kept}. "
         "Lower the learning rate or clip gradients (--clipnorm, --global-clipnorm), "
         "then rerun with the same --out to continue from the checkpoint."
     )
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} is not allowed; expected an int >= 1")
-
-
-def _check_positive_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name}={value!r} is not allowed; expected a finite number > 0")

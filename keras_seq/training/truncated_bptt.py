@@ -2,8 +2,9 @@
 
 Full BPTT unrolls all T steps of a sequence and backpropagates through every
 one of them, with memory growing with T and gradients that explode or vanish
-over long spans. The lecture's remedy: "limit the number of time steps to
-backprop through". The sequence is cut into chunks of k steps,
+over long spans. Truncated BPTT (Williams and Peng 1990) limits the number of
+steps the gradient travels back through: the sequence is cut into chunks of
+k steps,
 
     [x_1 .. x_k], [x_{k+1} .. x_{2k}], ...,
 
@@ -22,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_seq import arguments
 from keras_seq.training.gradient_flow import BIDIRECTIONAL_TYPES, RECURRENT_TYPES
 
 
@@ -58,19 +60,14 @@ class TruncatedBPTT:
     """
 
     def __init__(self, model, k):
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise ValueError(f"k must be a positive int (time steps per chunk), got {k!r}")
-        if k <= 0:
-            raise ValueError(f"k must be a positive int (time steps per chunk), got {k}")
         self.model = model
-        self.k = int(k)
+        self.k = arguments.positive_int(k, "k")
         self.recurrent_layers = stateful_recurrent_layers(model)
         self.batch_size = int(self.recurrent_layers[0].states[0].shape[0])
 
     def chunks(self, steps):
         """The ``(start, stop)`` time ranges of the chunks of a ``steps``-long sequence."""
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        steps = arguments.positive_int(steps, "steps")
         return [(start, min(start + self.k, steps)) for start in range(0, steps, self.k)]
 
     def reset_states(self):
@@ -123,8 +120,7 @@ class TruncatedBPTT:
             )
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinite values")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        arguments.positive_int(epochs, "epochs")
         if getattr(self.model, "steps_per_execution", 1) != 1:
             raise ValueError(
                 f"TruncatedBPTT needs steps_per_execution=1 (states are reset between batches of "

@@ -23,7 +23,7 @@ def _assert_pngs(paths, min_size=(300, 200)):
 def test_unknown_demo_name_is_a_clear_error(capsys):
     assert cli.main(["demo", "mnist"]) == 2
     error = capsys.readouterr().err
-    assert "demo 'mnist' is unknown" in error and "digits, handwriting, filters, gradient-flow" in error
+    assert "demo='mnist' is not allowed" in error and "'digits', 'handwriting', 'filters', 'gradient-flow'" in error
 
 
 def test_unwritable_out_is_a_clear_error_before_any_work(tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
     assert cli.main(["demo", "gradient-flow", "--epochs", "2", "--out", str(tmp_path)]) == 2
     assert "--epochs and --model apply to digits and handwriting and words only" in capsys.readouterr().err
     assert cli.main(["demo", "digits", "--epochs", "0", "--out", str(tmp_path)]) == 2
-    assert "--epochs must be >= 1, got 0" in capsys.readouterr().err
+    assert "--epochs=0 is not allowed; expected an int >= 1" in capsys.readouterr().err
 
 
 def test_a_model_file_that_is_not_a_digit_model_is_refused(tmp_path, capsys):
@@ -114,3 +114,10 @@ def test_handwriting_demo_fast(tmp_path, capsys):
     _assert_pngs(pngs, min_size=(500, 400))
     for name in ("handwriting.keras", "handwriting.tflite"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_module_entry_point_takes_verbose(tmp_path, capsys):
+    from keras_seq.demos.command import main_for
+
+    assert main_for("gradient-flow", ["--epochs", "2", "--verbose", "--out", str(tmp_path)]) == 2
+    assert "--epochs and --model apply to digits and handwriting only" in capsys.readouterr().err

@@ -6,7 +6,8 @@ from keras_seq.demos.gradient_flow import run_gradient_flow
 
 
 def test_laplacian_on_the_lecture_example_gives_the_lecture_answer():
-    results = filters.apply_filters(digit=np.zeros((28, 28)), kernels={"laplacian": filters.lecture_kernels()["laplacian"]})
+    laplacian = filters.lecture_kernels()["laplacian"]
+    results = filters.apply_filters(digit=np.zeros((28, 28)), kernels={"laplacian": laplacian})
     valid = results["laplacian"]["six_by_six"]["p=0, s=1"]
     # The lecture's slide; its entry (2, 3) reads 3, but the window
     # [[4, 2, 0], [3, 1, 0], [3, 1, 0]] gives 2 + 3 + 0 + 1 - 4 * 1 = 2.
@@ -49,7 +50,7 @@ def test_gradient_flow_vanishes_for_elman_explodes_with_big_w_h_and_clipping_bou
 
 
 def test_gradient_flow_refuses_bad_sizes():
-    with pytest.raises(ValueError, match="steps must be an integer >= 2"):
+    with pytest.raises(ValueError, match="steps=1 is not allowed; expected an int >= 2"):
         run_gradient_flow(steps=1)
-    with pytest.raises(ValueError, match="clipnorm must be a positive"):
+    with pytest.raises(ValueError, match="clipnorm=0 is not allowed"):
         run_gradient_flow(clipnorm=0)

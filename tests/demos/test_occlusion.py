@@ -54,8 +54,8 @@ def test_map_correlation_of_a_map_with_itself_is_one():
 
 @pytest.mark.parametrize("options, message", [
     ({"patch": 2, "stride": 3}, "larger than patch"),
-    ({"patch": 0}, "patch must be"),
-    ({"fill": np.nan}, "fill must be"),
+    ({"patch": 0}, "patch=0 is not allowed"),
+    ({"fill": np.nan}, "fill=nan is not allowed"),
 ])
 def test_bad_options_are_refused(options, message):
     with pytest.raises(ValueError, match=message):

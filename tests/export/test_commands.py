@@ -39,14 +39,15 @@ def test_export_int8_digits_prints_size_ops_and_parity_then_infer_reads_a_png(fo
     assert float(match.group(2)) == pytest.approx(float(expected.max()), abs=1e-4)
 
 
-def test_export_handwriting_fuses_and_infer_reads_a_word(folder, capsys):
+def test_export_handwriting_at_a_fixed_length_runs_everywhere_and_infer_reads_a_word(folder, capsys):
     model_path = folder / "words.keras"
     handwriting(units=8, filters=(4, 8), features=8).save(model_path)
     out = folder / "words.tflite"
-    assert cli.main(["export", str(model_path), "--out", str(out)]) == 0
+    assert cli.main(["export", str(model_path), "--out", str(out), "--max-length", "14"]) == 0
     printed = capsys.readouterr().out
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM x2" in printed and "WHILE loops: 0" in printed
-    assert "fused UNIDIRECTIONAL_SEQUENCE_LSTM" in printed
+    assert "]: loop" in printed and "fused recurrent ops: 0" in printed
+    assert "dynamic dimensions: none" in printed
+    assert "compiled-model: yes" in printed and "litert-js: yes" in printed
     assert re.search(r"OCR test words \(TFLite at each word's length\): max \|keras - tflite\| = "
                      r"\S+e-0[6-9], argmax agreement 100.00%", printed)
     assert cli.main(["infer", str(out), "word:0"]) == 0

@@ -1,4 +1,4 @@
-"""Fused LSTM lowering: ops in the file, float32 parity with Keras, state handling."""
+"""``recurrent="fused-lstm"``: ops in the file, float32 parity with Keras, state handling."""
 
 import keras
 import numpy as np
@@ -20,6 +20,7 @@ def row_lstm(lstm=keras.layers.LSTM, bidirectional=None, time=ROWS, **lstm_kwarg
 
 
 def converted(model, **kwargs):
+    kwargs.setdefault("recurrent", "fused-lstm")
     edge = EdgeModel(to_tflite(model, **kwargs), verify=False)  # the probe has its own tests
     return edge, op_report(edge)
 
@@ -45,7 +46,10 @@ def test_lstm_becomes_one_fused_op_with_no_loop_and_matches_keras(row_model, row
     model, edge, report = row_model
     assert report.ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 1
     assert report.loops == 0 and report.subgraphs == 1 and not report.custom_ops
-    assert [item["fused"] for item in report.lowering] == [True]
+    assert [item["lowering"] for item in report.lowering] == ["fused-lstm"]
+    assert edge.runtime == "interpreter"  # CompiledModel loads no variable tensors
+    assert report.loads_in == ("interpreter", "interpreter-builtin")
+    assert "variable tensors" in report.runtimes["compiled-model"]
     result = parity(model, edge, rows)
     assert result.max_abs_diff < 1e-5 and result.argmax_agreement == 1.0
 
@@ -75,23 +79,24 @@ def test_keras_bidirectional_with_sequences_and_go_backwards_fuses(rows):
     model = keras.Model(x, h)
     edge, report = converted(model)
     assert report.ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 3 and report.loops == 0
-    assert [item["fused"] for item in report.lowering] == [True, True]
+    assert [item["lowering"] for item in report.lowering] == ["fused-lstm", "fused-lstm"]
     np.testing.assert_allclose(edge.predict(rows), keras_outputs(model, rows), atol=1e-5)
 
 
-def test_unfusable_layers_fall_back_to_a_correct_loop_and_say_why(rows):
+def test_unfusable_layers_fall_back_to_our_loop_and_say_why(rows):
     x = keras.Input((ROWS, COLS))
     h = LSTM(UNITS, output_activation=None, return_sequences=True, name="lecture")(x)
     h = Elman(UNITS, return_sequences=True, name="elman")(h)
     h = keras.layers.LSTM(UNITS, activation="relu", name="relu")(h)
     model = keras.Model(x, h)
     edge, report = converted(model)
-    assert report.loops == 3 and report.fused_recurrent == 0
-    reasons = {item["layer"]: item["reason"] for item in report.lowering if not item["fused"]}
-    assert "lecture variant" in reasons["lecture"]
+    assert report.loops >= 3 and report.fused_recurrent == 0
+    assert [item["lowering"] for item in report.lowering] == ["loop"] * 3
+    reasons = {item["layer"]: item["reason"] for item in report.lowering}
+    assert "O_t * C_t" in reasons["lecture"]
     assert "no fused TFLite kernel" in reasons["elman"]
     assert "activation='relu'" in reasons["relu"]
-    assert str(report).count("]: WHILE loop (") == 3
+    assert str(report).count("]: loop (") == 3
     np.testing.assert_allclose(edge.predict(rows), keras_outputs(model, rows), atol=1e-5)
     with pytest.raises(ValueError, match="WHILE"):
         edge.stream()  # a loop restarts from zero at every call: no state to carry
@@ -113,14 +118,6 @@ def test_stream_refuses_models_that_read_backwards_or_have_fixed_length(bidirect
         bidirectional_model[1].stream()
     with pytest.raises(ValueError, match="dynamic time axis"):
         row_model[1].stream()
-
-
-def test_fuse_lstm_false_gives_the_keras_3_loop(rows):
-    model = row_lstm()
-    edge, report = converted(model, fuse_lstm=False)
-    assert report.loops == 1 and report.fused_recurrent == 0
-    assert report.lowering[0]["reason"] == "fuse_lstm=False"
-    np.testing.assert_allclose(edge.predict(rows), keras_outputs(model, rows), atol=1e-5)
 
 
 def test_the_digits_rnn_model_exports_fused_and_matches_keras():

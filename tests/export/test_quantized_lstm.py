@@ -37,7 +37,7 @@ def test_int8_lstm_stays_fused_and_as_accurate(trained_row_lstm):
     edge = EdgeModel(data, verify=False)
     report = op_report(edge)
     assert report.ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 1 and report.loops == 0
-    assert [item["fused"] for item in report.lowering] == [True]
+    assert [item["lowering"] for item in report.lowering] == ["fused-lstm"]
     assert len(data) < 0.7 * len(float_bytes)
     assert abs(accuracy(edge.predict, x_test, y_test) - keras_accuracy) <= 0.02
     assert parity(model, edge, x_test).argmax_agreement >= 0.95
@@ -50,8 +50,8 @@ def test_dynamic_range_stores_the_fused_lstm_weights_as_int8():
     that large (here 32 x 128 and 128 x 128)."""
     x = keras.Input((100, 32))
     model = keras.Model(x, keras.layers.Dense(10)(keras.layers.LSTM(128)(x)))
-    float_bytes = to_tflite(model)
-    data = to_tflite(model, quantization="dynamic")
+    float_bytes = to_tflite(model, recurrent="fused-lstm")
+    data = to_tflite(model, quantization="dynamic", recurrent="fused-lstm")
     edge = EdgeModel(data, verify=False)
     assert op_report(edge).fused_recurrent == 1
     assert len(data) < 0.3 * len(float_bytes)
@@ -82,7 +82,19 @@ def test_int8_of_a_loop_is_refused_instead_of_crashing_the_process(recurrent):
     assert op_report(to_tflite(model, quantization="dynamic")).loops == 1  # still exportable
 
 
-def test_int8_with_fuse_lstm_false_is_refused_too(trained_row_lstm):
+def test_dynamic_range_loop_stores_the_lstm_weights_as_int8_and_runs_everywhere():
+    x = keras.Input((100, 32))
+    model = keras.Model(x, keras.layers.Dense(10)(keras.layers.LSTM(128)(x)))
+    float_bytes = to_tflite(model)
+    data = to_tflite(model, quantization="dynamic")
+    assert len(data) < 0.35 * len(float_bytes)  # the two weight matrices as int8
+    sample = np.random.default_rng(0).standard_normal((2, 100, 32)).astype(np.float32)
+    for runtime in ("interpreter", "compiled-model"):
+        edge = EdgeModel(data, verify=False, runtime=runtime)
+        assert parity(model, edge, sample).max_abs_diff < 1e-2
+
+
+def test_int8_with_the_loop_lowering_is_refused_too(trained_row_lstm):
     model, calibration, _, _ = trained_row_lstm
-    with pytest.raises(ConversionError, match="fuse_lstm|WHILE"):
-        to_tflite(model, quantization="int8", representative_data=calibration, fuse_lstm=False)
+    with pytest.raises(ConversionError, match="WHILE"):
+        to_tflite(model, quantization="int8", representative_data=calibration, recurrent="loop")

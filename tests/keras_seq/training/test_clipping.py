@@ -1,4 +1,4 @@
-"""Keras's clipnorm / global_clipnorm implement the lecture's rule.
+"""Keras's clipnorm / global_clipnorm implement clipping by norm (Pascanu et al. 2013).
 
     G = g                    if ||g||_2 <= tau
     G = (tau / ||g||_2) g    otherwise            (Pascanu et al., 2013)

@@ -59,7 +59,8 @@ def test_profile_is_the_total_derivative_computed_by_hand(keras_layer):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, steps, 2)).astype("float32")
     y = rng.normal(size=(2, steps, 2)).astype("float32")
-    rnn = keras.layers.SimpleRNN(units, return_sequences=True) if keras_layer else layers.Elman(units, return_sequences=True)
+    recurrent_type = keras.layers.SimpleRNN if keras_layer else layers.Elman
+    rnn = recurrent_type(units, return_sequences=True)
     model = keras.Sequential([keras.Input((steps, 2)), rnn, keras.layers.Dense(2)])
     model.compile(loss="mse")
     profile = gradient_flow(model, x, y)

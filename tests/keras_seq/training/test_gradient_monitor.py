@@ -107,7 +107,7 @@ def test_the_optimizer_is_restored_after_fit_with_adam():
 
 def test_nothing_recorded_yet_is_an_error():
     with pytest.raises(RuntimeError, match="no training step"):
-        GradientNormMonitor().clip_fraction
+        _ = GradientNormMonitor().clip_fraction
     assert GradientNormMonitor().norms.shape == (0,)
 
 

@@ -27,7 +27,7 @@ def test_same_seed_same_weights(tmp_path):
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for name, seed in runs.items()
     }
-    for name, p in processes.items():
+    for p in processes.values():
         _, err = p.communicate(timeout=170)
         assert p.returncode == 0, err[-2000:]
     weights = {n: keras.models.load_model(tmp_path / n / "model.keras").get_weights() for n in runs}

@@ -1,0 +1,128 @@
+"""Choose how each recurrent layer of a model becomes TFLite ops.
+
+Three lowerings, named for what they emit:
+
+* ``"loop"`` (the default): our lean ``WHILE`` loop of builtin ops
+  (:mod:`keras_seq.export.recurrent_loop`), for LSTM and Elman/SimpleRNN
+  cells, alone or in ``Bidirectional``. Loads in every LiteRT runtime.
+* ``"fused-lstm"``: TFLite's ``UNIDIRECTIONAL_SEQUENCE_LSTM`` kernel
+  (:mod:`keras_seq.export.fused_lstm`), for standard LSTMs. It keeps its
+  state in variable tensors, which LiteRT's ``CompiledModel`` and LiteRT.js
+  refuse; it is the only lowering TensorFlow's int8 calibrator handles.
+* ``"own-loop"``: the layer's own computation traced as it is (GRU, custom
+  cells, stateful layers): a correct ``WHILE`` loop made by the converter.
+
+:func:`lower_recurrent_layers` clones the model with stand-ins and returns a
+:class:`Lowering` per recurrent layer, saying which one it got and why.
+"""
+
+import dataclasses
+
+import keras
+
+from keras_seq.export.fused_lstm import FusedBidirectional, FusedLSTM, why_not_fusable
+from keras_seq.export.recurrent_loop import LoopBidirectional, LoopRecurrent, why_not_loopable
+from keras_seq.layers import Bidirectional, Recurrent, StackedRecurrent
+
+LOOP, FUSED_LSTM, OWN_LOOP = "loop", "fused-lstm", "own-loop"
+RECURRENT_LOWERINGS = (LOOP, FUSED_LSTM)
+
+
+@dataclasses.dataclass(frozen=True)
+class Lowering:
+    """What became of one recurrent layer.
+
+    Attributes:
+        layer: the Keras layer's name.
+        kind: its class, e.g. ``"LSTM"`` or ``"Bidirectional(LSTM)"``.
+        lowering: ``"loop"``, ``"fused-lstm"`` or ``"own-loop"``.
+        reason: why it did not get the lowering asked for (``""`` if it did).
+    """
+
+    layer: str
+    kind: str
+    lowering: str
+    reason: str = ""
+
+    def __str__(self):
+        return f"{self.layer} ({self.kind}): {self.lowering}" + (f" ({self.reason})" if self.reason else "")
+
+    def as_json(self):
+        return dataclasses.asdict(self)
+
+
+def is_bidirectional(layer):
+    return isinstance(layer, (Bidirectional, keras.layers.Bidirectional))
+
+
+def is_recurrent(layer):
+    return isinstance(layer, (Recurrent, keras.layers.RNN)) or is_bidirectional(layer)
+
+
+def _choose(parts, wanted):
+    """``(lowering, reason)`` for one layer or the two halves of a ``Bidirectional``."""
+    reasons = []
+    if wanted == FUSED_LSTM:
+        reasons = [r for r in dict.fromkeys(why_not_fusable(part) for part in parts) if r]
+        if not reasons:
+            return FUSED_LSTM, ""
+    loop_reasons = [r for r in dict.fromkeys(why_not_loopable(part) for part in parts) if r]
+    if not loop_reasons:
+        return LOOP, "; ".join(reasons)
+    return OWN_LOOP, "; ".join(reasons + loop_reasons)
+
+
+def _lower_layer(layer, wanted, lowerings):
+    """Return the stand-in for ``layer`` (or ``layer`` itself), noting recurrent ones."""
+    if isinstance(layer, StackedRecurrent):  # a deep RNN: lower each level
+        levels = [_lower_layer(level, wanted, lowerings) for level in layer.layers]
+        return StackedRecurrent(levels, name=layer.name) if levels != layer.layers else layer
+    if not is_recurrent(layer):
+        return layer
+    if is_bidirectional(layer):
+        parts = (layer.forward_layer, layer.backward_layer)
+        kind = f"Bidirectional({type(layer.forward_layer).__name__})"
+    else:
+        parts, kind = (layer,), type(layer).__name__
+    lowering, reason = _choose(parts, wanted)
+    if lowering == FUSED_LSTM and layer.return_state:
+        lowering, reason = LOOP, "return_state=True; the fused kernel's final states are not outputs"
+    lowerings.append(Lowering(layer.name, kind, lowering, reason))
+    stand_ins = {
+        LOOP: LoopBidirectional if is_bidirectional(layer) else LoopRecurrent,
+        FUSED_LSTM: FusedBidirectional if is_bidirectional(layer) else FusedLSTM,
+    }
+    return stand_ins[lowering](layer) if lowering in stand_ins else layer
+
+
+def lower_recurrent_layers(model, wanted=LOOP):
+    """Clone ``model`` with its recurrent layers replaced by the stand-ins of ``wanted``.
+
+    Every other layer is shared with ``model`` (not copied). Nested
+    functional/sequential models are lowered too; a subclassed model cannot
+    be cloned and is returned as it is, each recurrent layer in its own loop.
+
+    Returns:
+        ``(lowered_model, lowerings)``: the clone (or ``model`` when nothing
+        was replaced) and a list of :class:`Lowering`, one per recurrent layer.
+    """
+    lowerings = []
+    try:
+        lowered = keras.models.clone_model(
+            model, clone_function=lambda layer: _lower_layer(layer, wanted, lowerings), recursive=True
+        )
+    except ValueError as error:
+        if "subclass" not in str(error).lower():
+            raise
+        lowerings = [Lowering(layer.name, type(layer).__name__, OWN_LOOP, "subclassed model cannot be cloned")
+                     for layer in _walk(model) if is_recurrent(layer)]
+        return model, lowerings
+    if all(item.lowering == OWN_LOOP for item in lowerings):
+        return model, lowerings
+    return lowered, lowerings
+
+
+def _walk(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _walk(layer)
