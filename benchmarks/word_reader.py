@@ -87,7 +87,7 @@ def int8_file(dynamic, data):
     calibration = word_strips.synthetic_strips(data.train, CALIBRATION_STRIPS, seed=7)
     samples = [word_strips.model_input([s])[0] for s in calibration.images]
     try:
-        return to_tflite(dynamic, quantization="int8", representative_data=samples), None
+        return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
     except (ValueError, RuntimeError) as error:
         return None, f"{type(error).__name__}: {error}"
 
@@ -100,7 +100,7 @@ def run_fold(fold, args):
     if args.limit:
         sets = {k: word_strips.Strips(v.images[:args.limit], v.texts[:args.limit]) for k, v in sets.items()}
     result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
-    float32 = EdgeModel(to_tflite(fixed, fuse_lstm=False), verify=False, num_threads=1)
+    float32 = EdgeModel(to_tflite(fixed), verify=False, num_threads=1)
     int8_bytes, int8_error = int8_file(dynamic, data)
     int8 = EdgeModel(int8_bytes, verify=False, num_threads=1) if int8_bytes else None
     result["float32_bytes"], result["int8_bytes"], result["int8_error"] = (

@@ -160,7 +160,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     paths["model"] = save_model(fixed, out / "words.keras")
 
     progress.step(f"exporting a float32 .tflite ({word_strips.MAX_WIDTH} columns and a mask) for LiteRT")
-    flatbuffer = to_tflite(fixed, fuse_lstm=False)
+    flatbuffer = to_tflite(fixed)  # the recurrence as a loop, which keeps the column mask
     paths["tflite"] = write_bytes(flatbuffer, out / "words.tflite")
     edge = EdgeModel(flatbuffer, verify=False)  # our own bytes, converted just now
 

@@ -62,7 +62,7 @@ def fixed_width(edge):
         raise ValueError(
             f"this word-reader file has a fixed width ({width} columns) and fused LSTM ops, which "
             "ignore the column mask; export it with the recurrence as a loop (keras-seq export "
-            "--no-fuse-lstm), or with a dynamic width for the fused op"
+            "--recurrent loop, the default), or with a dynamic width for the fused op"
         )
     return width if width > 0 else None
 

@@ -15,7 +15,7 @@ TASKS = ("digits", "handwriting", "words")
 DEFAULTS = {  # task: (epochs, batch size)
     "digits": (10, 128),
     "handwriting": (20, 32),
-    "words": (12, 32),
+    "words": (20, 32),
 }
 
 

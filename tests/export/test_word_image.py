@@ -35,7 +35,7 @@ def exported(letters, tmp_path_factory):
     for _ in range(250):
         step(x, labels, label_lengths, step_lengths)
     path = tmp_path_factory.mktemp("word_reader") / "words.tflite"
-    to_tflite(fixed_width_copy(model, FILE_WIDTH), path, fuse_lstm=False)
+    to_tflite(fixed_width_copy(model, FILE_WIDTH), path)  # recurrence as a loop: masks kept
     return model, path, EdgeModel(path, verify=False)
 
 
@@ -98,7 +98,7 @@ def test_bad_pictures_get_one_clear_error_each(exported, tmp_path, capsys):
 def test_a_fixed_width_file_with_fused_lstms_is_refused(exported, letters, tmp_path, capsys):
     model, _, _ = exported
     fused = tmp_path / "fused.tflite"
-    to_tflite(fixed_width_copy(model, FILE_WIDTH), fused)  # fused LSTM ops: no mask
+    to_tflite(fixed_width_copy(model, FILE_WIDTH), fused, recurrent="fused-lstm")  # no mask
     png = draw_png(tmp_path / "cab.png", letters["cab"], True)
     assert cli.main(["infer", str(fused), str(png)]) == 2
     assert "ignore the column mask" in capsys.readouterr().err
