@@ -1,4 +1,4 @@
-"""Words demo: read whole word images with the CNN + BiLSTM + CTC reader on device, and show which columns made each letter.
+"""Words demo: the CNN + BiLSTM + CTC reader reads word images on device; which columns made each letter.
 
 ``keras-seq demo words``:
 

@@ -89,7 +89,8 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
         gray = 1.0 - gray
     low, high = float(gray.min()), float(gray.max())
     if high - low < 1e-3:
-        raise ValueError(f"the word image ({gray.shape[0]}x{gray.shape[1]}) is blank: one value everywhere, no ink to read")
+        raise ValueError(
+            f"the word image ({gray.shape[0]}x{gray.shape[1]}) is blank: one value everywhere, no ink to read")
     gray = (gray - low) / (high - low)
     rows = np.flatnonzero(gray.max(axis=1) > INK_THRESHOLD)
     cols = np.flatnonzero(gray.max(axis=0) > INK_THRESHOLD)
@@ -258,13 +259,13 @@ class StripAugmenter:
 
     def __call__(self, letters):
         rng = self.rng
-        pieces = [self._letter(np.asarray(l, np.float32)) for l in letters]
+        pieces = [self._letter(np.asarray(letter, np.float32)) for letter in letters]
         gaps = rng.integers(self.gaps[0], self.gaps[1] + 1, size=len(pieces))
         gaps[0] = 0
         pad = self.jitter + 1
         lefts = np.cumsum([0] + [p.shape[1] + g for p, g in zip(pieces[:-1], gaps[1:])])
         lefts -= min(0, lefts.min())
-        width = int(max(l + p.shape[1] for l, p in zip(lefts, pieces)))
+        width = int(max(left + p.shape[1] for left, p in zip(lefts, pieces)))
         height = pieces[0].shape[0] + 2 * pad
         canvas = np.zeros((height, width), np.float32)
         for left, piece in zip(lefts, pieces):

@@ -139,23 +139,22 @@ def _prefix_beam_search(y, beam_width, prune):
     """
     with np.errstate(divide="ignore"):
         log_y = np.log(y)
+    def add(following, prefix, log_b, log_nb):
+        old_b, old_nb = following.get(prefix, (-math.inf, -math.inf))
+        following[prefix] = (np.logaddexp(old_b, log_b), np.logaddexp(old_nb, log_nb))
+
     beams = {(): (0.0, -math.inf)}
     for t in range(len(y)):
         following = {}
-
-        def add(prefix, log_b, log_nb):
-            old_b, old_nb = following.get(prefix, (-math.inf, -math.inf))
-            following[prefix] = (np.logaddexp(old_b, log_b), np.logaddexp(old_nb, log_nb))
-
         letters = [k for k in range(1, y.shape[1]) if y[t, k] > 0 and y[t, k] >= prune]
         for prefix, (log_b, log_nb) in beams.items():
             total = np.logaddexp(log_b, log_nb)
-            add(prefix, total + log_y[t, BLANK], -math.inf)
+            add(following, prefix, total + log_y[t, BLANK], -math.inf)
             if prefix:
-                add(prefix, -math.inf, log_nb + log_y[t, prefix[-1]])
+                add(following, prefix, -math.inf, log_nb + log_y[t, prefix[-1]])
             for k in letters:
                 extend_from = log_b if prefix and k == prefix[-1] else total
-                add(prefix + (k,), -math.inf, extend_from + log_y[t, k])
+                add(following, prefix + (k,), -math.inf, extend_from + log_y[t, k])
         ranked = sorted(following.items(), key=lambda item: -np.logaddexp(*item[1]))
         beams = dict(ranked[:beam_width])
     best, (log_b, log_nb) = max(beams.items(), key=lambda item: np.logaddexp(*item[1]))
