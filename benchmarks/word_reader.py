@@ -165,7 +165,8 @@ def main(argv=None):
                 print(f"  {runtime:<8} {kind:<10} CER {100 * cer:6.2f} %  word accuracy {100 * accuracy:6.2f} %")
     latencies = {k: statistics.median(r["latency_seconds"][k] for r in results if k in r["latency_seconds"])
                  for k in ("keras", "float32", "int8") if any(k in r["latency_seconds"] for r in results)}
-    ratio = f"; float32 .tflite / Keras = {latencies['float32'] / latencies['keras']:.2f}" if "keras" in latencies else ""
+    ratio = (f"; float32 .tflite / Keras = {latencies['float32'] / latencies['keras']:.2f}"
+             if "keras" in latencies else "")
     print("latency per word (median): " + ", ".join(f"{k} {1000 * v:.1f} ms" for k, v in latencies.items()) + ratio)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))

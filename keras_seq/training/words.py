@@ -99,7 +99,8 @@ def batches(strips, batch_size, rng=None):
 
 def read_strips(model, strips, method="greedy", batch_size=64):
     """Decode every strip with ``model``: a list of :class:`keras_seq.models.ctc.Reading`."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    forward = tf.function(lambda x: model(x, training=False),  # one trace for every batch width
+                          input_signature=[tf.TensorSpec((None, word_strips.HEIGHT, None, 2))])
     readings = [None] * len(strips)
     for x, _, _, steps, index in batches(strips, batch_size):
         probabilities = np.asarray(forward(x))
