@@ -119,8 +119,15 @@ def tf_keras_export(model, folder):
 
 
 def stock_file(model, shape):
-    """The stock converter's file for ``model`` at a fixed input ``shape`` (batch included)."""
-    serve = tf.function(lambda x: model(x, training=False))
+    """The stock converter's file for ``model`` (its layers traced as they are, weights
+    frozen as constants) at a fixed input ``shape``, batch included."""
+    values = [(v, tf.constant(keras.ops.convert_to_numpy(v.value))) for v in model.variables]
+
+    def call(x):
+        with keras.StatelessScope(state_mapping=values):
+            return model(x, training=False)
+
+    serve = tf.function(call)
     concrete = serve.get_concrete_function(tf.TensorSpec(shape, tf.float32))
     return tf.lite.TFLiteConverter.from_concrete_functions([concrete], model).convert()
 
@@ -273,16 +280,14 @@ def lenet_section(rounds, train_samples, epochs, results):
                   f"parity on 1000: {parity(model, edge, x_test[:1000])}")
             row[q] = {"bytes": len(files[q]), "fraction_of_float32": fraction, "accuracy": accuracy}
         for xnnpack in (True, False):
-            timed = {q: EdgeModel(files[q], num_threads=1, xnnpack=xnnpack) for q in ("float32", "int8")}
+            timed = ("float32", "int8")
             for batch in (1, 64):
-                sample = x_test[:batch]
-                latency = time_side_by_side(
-                    {q: (lambda e=e: e.predict(sample)) for q, e in timed.items()}, rounds, 20
-                )
+                latency = time_files(files={q: files[q] for q in timed}, sample=x_test[:batch], rounds=rounds,
+                                     repeats=20, num_threads=1, xnnpack=xnnpack)
                 label = "XNNPACK" if xnnpack else "builtin"
-                print(f"    latency (thread CPU, {label:7s}) batch {batch:2d}: float32 {1000 * latency['float32']:.3f} ms, "
-                      f"int8 {1000 * latency['int8']:.3f} ms (int8 {latency['float32'] / latency['int8']:.2f}x "
-                      "as fast)")
+                print(f"    latency (thread CPU, {label:7s}) batch {batch:2d}: "
+                      f"float32 {1000 * latency['float32']:.3f} ms, int8 {1000 * latency['int8']:.3f} ms "
+                      f"(int8 {latency['float32'] / latency['int8']:.2f}x as fast)")
                 row[f"latency_ms_{label}_batch{batch}"] = {q: 1000 * s for q, s in latency.items()}
         results["lenet5"][variant] = row
 

@@ -86,7 +86,7 @@ def measure(name, steps, batch, features, units, repeats, calls, seed=0):
         order = [(mode, key) for mode in runs for key in models]
         rng.shuffle(order)
         for mode, key in order:
-            times[mode][key].append(timed(lambda: runs[mode](models[key]), calls))
+            times[mode][key].append(timed(lambda mode=mode, key=key: runs[mode](models[key]), calls))
     return gap, times
 
 

@@ -3,7 +3,8 @@
 Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
 on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
 OCR words, fold 0 held out), ``filters`` (named kernels with padding and
-stride) and ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM).
+stride), ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM) and ``web`` (the
+``.tflite`` files in a browser page with LiteRT.js).
 The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
 """
 
@@ -14,6 +15,7 @@ DEMOS = {
     "handwriting": ("keras_seq.demos.handwriting", "CNN+BiLSTM on OCR words: Keras vs TFLite, per-letter saliency"),
     "filters": ("keras_seq.demos.filters", "the named filter bank with padding and stride variants"),
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
+    "web": ("keras_seq.demos.web", "the .tflite files in a browser page with LiteRT.js: draw a digit, read a word"),
     "words": ("keras_seq.demos.words", "CNN+BiLSTM+CTC reads word images on device; columns behind each letter"),
 }
 TRAINED = ("digits", "handwriting", "words")
@@ -33,6 +35,10 @@ def add_arguments(parser, name=None):
                         help="a saved .keras model to use instead of training (digits, handwriting)")
     if name is not None:  # keras-seq's own --verbose serves `keras-seq demo`
         parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    if name in (None, "web"):
+        from keras_seq.demos.web import add_web_arguments
+
+        add_web_arguments(parser)
 
 
 def run(args):
@@ -51,6 +57,10 @@ def run(args):
     options = {"out": out, "fast": args.fast}
     if name in TRAINED:
         options.update(epochs=args.epochs, model_path=args.model)
+    if hasattr(args, "port"):  # the web options are parsed for NAME and for web
+        from keras_seq.demos.web import web_options
+
+        options.update(web_options(args, name))
     module.run_demo(**options)
     print(f"everything is in {out.resolve()}")
     return 0

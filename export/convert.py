@@ -115,8 +115,7 @@ def _calibration_batches(representative_data, spec):
 
 def _confirm_fusion(data, lowerings):
     """Mark fused lowerings as loops if the converter did not emit all the fused ops."""
-    expected = sum(2 if item.kind.startswith("Bidirectional") else 1
-                   for item in lowerings if item.lowering == FUSED_LSTM)
+    expected = sum(item.directions for item in lowerings if item.lowering == FUSED_LSTM)
     found = sum(ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") for ops in read_tflite(data).subgraph_ops)
     if found >= expected:
         return lowerings
@@ -133,7 +132,7 @@ def _refuse_int8_loops(float_data, lowerings, name):
     TensorFlow's int8 calibrator crashes the whole process (a segmentation
     fault, not an exception) on any ``WHILE`` op: tensorflow/tensorflow#75140,
     reproduced with TensorFlow 2.21 for Keras 3's LSTM loop, GRU, our Elman
-    and the lecture's LSTM."""
+    and the LSTM with h_t = O_t * C_t."""
     if not any("WHILE" in ops for ops in read_tflite(float_data).subgraph_ops):
         return
     loops = [item.layer for item in lowerings if item.lowering != FUSED_LSTM]

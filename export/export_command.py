@@ -24,9 +24,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from keras_seq.export import bundled_inputs
     from keras_seq.export.convert import to_tflite
     from keras_seq.export.edge_model import EdgeModel

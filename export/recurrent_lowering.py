@@ -37,18 +37,21 @@ class Lowering:
         kind: its class, e.g. ``"LSTM"`` or ``"Bidirectional(LSTM)"``.
         lowering: ``"loop"``, ``"fused-lstm"`` or ``"own-loop"``.
         reason: why it did not get the lowering asked for (``""`` if it did).
+        directions: 2 for a ``Bidirectional`` layer (two loops or fused ops), else 1.
     """
 
     layer: str
     kind: str
     lowering: str
     reason: str = ""
+    directions: int = 1
 
     def __str__(self):
         return f"{self.layer} ({self.kind}): {self.lowering}" + (f" ({self.reason})" if self.reason else "")
 
     def as_json(self):
-        return dataclasses.asdict(self)
+        """The file metadata's record of this layer."""
+        return {key: value for key, value in dataclasses.asdict(self).items() if key != "directions"}
 
 
 def is_bidirectional(layer):
@@ -87,7 +90,7 @@ def _lower_layer(layer, wanted, lowerings):
     lowering, reason = _choose(parts, wanted)
     if lowering == FUSED_LSTM and layer.return_state:
         lowering, reason = LOOP, "return_state=True; the fused kernel's final states are not outputs"
-    lowerings.append(Lowering(layer.name, kind, lowering, reason))
+    lowerings.append(Lowering(layer.name, kind, lowering, reason, directions=len(parts)))
     stand_ins = {
         LOOP: LoopBidirectional if is_bidirectional(layer) else LoopRecurrent,
         FUSED_LSTM: FusedBidirectional if is_bidirectional(layer) else FusedLSTM,

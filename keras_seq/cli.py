@@ -19,7 +19,7 @@ COMMANDS = {
     "train": ("keras_seq.training.command", "train the digits or handwriting model"),
     "export": ("keras_seq.export.export_command", "convert a .keras model to .tflite (op report, parity)"),
     "infer": ("keras_seq.export.infer_command", "run a .tflite model on a digit image or an OCR word"),
-    "demo": ("keras_seq.demos.command", "run a demo: digits (default), handwriting, filters, gradient-flow"),
+    "demo": ("keras_seq.demos.command", "run a demo: digits (default), handwriting, filters, gradient-flow, web"),
 }
 
 

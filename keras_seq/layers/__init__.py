@@ -1,4 +1,6 @@
-"""Hand-written Keras 3 layers: the lecture's convolution and recurrent layers.
+"""Hand-written Keras 3 layers: convolutions (filter banks, LeNet-5 of LeCun et al.
+1998, 1x1 bottlenecks) and recurrent layers (Elman 1990, LSTM of Hochreiter &
+Schmidhuber 1997, deep and bidirectional RNNs), drop-ins for Keras's own.
 
 Every layer is registered serializable under the package ``keras_seq``, so a
 ``.keras`` file holding them loads with ``safe_mode=True`` and no

@@ -5,6 +5,9 @@ import copy
 import keras
 from keras import ops
 
+from keras_seq import arguments
+from keras_seq.layers.keras_backend import require_tensorflow_backend
+
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
@@ -24,7 +27,7 @@ def merge(forward, backward, merge_mode):
 class Bidirectional(keras.layers.Layer):
     """Bidirectional RNN: context from the past and the future of each step.
 
-    The lecture's BiRNN::
+    The bidirectional RNN of Schuster & Paliwal (1997) (Graves 2012, ch. 3)::
 
         h_t^(f) = theta(W_f^(1) x_t + W_f h_{t-1}^(f))      forward in time
         h_t^(b) = theta(W_b^(1) x_t + W_b h_{t+1}^(b))      backward in time
@@ -32,18 +35,25 @@ class Bidirectional(keras.layers.Layer):
 
     This layer returns the two hidden sequences merged at each t (the
     backward one flipped back into the input's time order). With
-    ``merge_mode="concat"`` the lecture's output layer is a ``Dense`` on the
+    ``merge_mode="concat"`` the output layer ``o_t`` is a ``Dense`` on the
     concatenation: ``[h^(f), h^(b)] @ [[W_f^(2)], [W_b^(2)]]`` is exactly
     ``W_f^(2) h^(f) + W_b^(2) h^(b)``, separate weights per direction.
 
-    Same behaviour, weights (forward then backward) and results as
-    ``keras.layers.Bidirectional``; it wraps our layers or Keras's.
+    Same arguments, behaviour, weights (forward then backward) and results as
+    ``keras.layers.Bidirectional``; it wraps our layers or Keras's. Outputs and
+    states are in the wrapper's compute dtype (Keras's wrapper casts only the
+    outputs), and ``use_cudnn``, which Keras's layers leave out of their
+    config, is copied from ``layer`` to both directions, as Keras's wrapper does.
 
     Args:
         layer: a recurrent layer (``Elman``, ``LSTM``, ``Recurrent`` or a
             Keras RNN); a fresh copy of it is the forward layer.
         merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"``, or
             ``None`` (return both outputs as a pair).
+        weights: optional initial weights, the forward layer's then the
+            backward layer's (as ``get_weights()`` returns them), set when the
+            layer is built. (Keras 3.15's wrapper accepts and stores them
+            without setting them; here they are set.)
         backward_layer: optional layer for the backward direction, with
             ``go_backwards`` opposite to ``layer`` and the same
             ``return_sequences``/``return_state``/``stateful``; default a copy
@@ -66,30 +76,30 @@ class Bidirectional(keras.layers.Layer):
         TensorShape([2, 5, 16])
     """
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        require_tensorflow_backend(type(self).__name__)
         if not isinstance(layer, keras.layers.Layer):
-            raise ValueError(f"layer must be a keras Layer, got {layer!r}")
+            raise ValueError(f"layer must be a keras Layer (a `keras.layers.Layer` instance), got {layer!r}")
         for attribute in ("go_backwards", "return_sequences", "return_state"):
             if not hasattr(layer, attribute):
-                raise ValueError(
-                    f"layer must be a recurrent layer with a `{attribute}` "
-                    f"attribute, got {layer!r}"
-                )
-        if merge_mode not in MERGE_MODES:
-            raise ValueError(
-                f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}"
-            )
+                raise ValueError(f"layer must be a recurrent layer with a `{attribute}` attribute, got {layer!r}")
+        arguments.choice(merge_mode, "merge_mode", MERGE_MODES)
         if backward_layer is not None and not isinstance(backward_layer, keras.layers.Layer):
             raise ValueError(f"backward_layer must be a keras Layer, got {backward_layer!r}")
+        weights = self.check_weights(weights)
         super().__init__(**kwargs)
         self.forward_layer = self.copy_of(layer, "forward", layer.go_backwards)
         if backward_layer is None:
             self.backward_layer = self.copy_of(layer, "backward", not layer.go_backwards)
         else:
             self.backward_layer = backward_layer
+        if hasattr(layer, "use_cudnn"):  # not in Keras's configs: copied by hand
+            self.forward_layer.use_cudnn = layer.use_cudnn
+            self.backward_layer.use_cudnn = layer.use_cudnn
         if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
             raise ValueError(
-                "backward_layer must have go_backwards opposite to layer's, got "
+                "backward_layer must have go_backwards opposite to layer's (forward layer "
+                "and backward layer should have different `go_backwards` value), got "
                 f"both {self.forward_layer.go_backwards}"
             )
         for attribute in ("stateful", "return_sequences", "return_state"):
@@ -97,8 +107,7 @@ class Bidirectional(keras.layers.Layer):
             backward_value = getattr(self.backward_layer, attribute, False)
             if forward_value != backward_value:
                 raise ValueError(
-                    f"layer and backward_layer must agree on {attribute}, got "
-                    f"{forward_value} and {backward_value}"
+                    f"layer and backward_layer must agree on {attribute}, got {forward_value} and {backward_value}"
                 )
         # Sequences are zero at masked steps in both directions (as Keras).
         for direction in (self.forward_layer, self.backward_layer):
@@ -109,6 +118,20 @@ class Bidirectional(keras.layers.Layer):
         self.return_state = self.forward_layer.return_state
         self.stateful = getattr(self.forward_layer, "stateful", False)
         self.supports_masking = True
+        self.input_spec = layer.input_spec
+        self.initial_weights = weights
+
+    @staticmethod
+    def check_weights(weights):
+        if weights is None:
+            return None
+        if not isinstance(weights, (list, tuple)) or len(weights) % 2:
+            arguments.refuse(
+                "weights",
+                weights,
+                "None or a list of arrays, the forward layer's weights then the backward layer's (an even count)",
+            )
+        return list(weights)
 
     @staticmethod
     def copy_of(layer, direction, go_backwards):
@@ -125,6 +148,11 @@ class Bidirectional(keras.layers.Layer):
             self.forward_layer.build(sequences_shape)
         if not self.backward_layer.built:
             self.backward_layer.build(sequences_shape)
+        if self.initial_weights is not None:
+            half = len(self.initial_weights) // 2
+            self.forward_layer.set_weights(self.initial_weights[:half])
+            self.backward_layer.set_weights(self.initial_weights[half:])
+            self.initial_weights = None
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         forward = self.forward_layer.compute_output_shape(sequences_shape)
@@ -169,16 +197,16 @@ class Bidirectional(keras.layers.Layer):
             half = len(initial_state) // 2
             forward_state = list(initial_state[:half])
             backward_state = list(initial_state[half:])
-        forward = self.forward_layer(
-            sequences, initial_state=forward_state, mask=mask, training=training
-        )
-        backward = self.backward_layer(
-            sequences, initial_state=backward_state, mask=mask, training=training
-        )
+        forward = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
+        backward = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
         states = ()
         if self.return_state:
-            states = tuple(forward[1:]) + tuple(backward[1:])
+            states = keras.tree.map_structure(
+                lambda s: ops.cast(s, self.compute_dtype), tuple(forward[1:]) + tuple(backward[1:])
+            )
             forward, backward = forward[0], backward[0]
+        forward = ops.cast(forward, self.compute_dtype)
+        backward = ops.cast(backward, self.compute_dtype)
         if self.return_sequences:
             # The backward layer's outputs run from t = T down to 1.
             backward = ops.flip(backward, axis=1)
@@ -199,7 +227,7 @@ class Bidirectional(keras.layers.Layer):
     def reset_state(self):
         """Zero the states of both directions (stateful layers)."""
         if not self.stateful:
-            raise ValueError(f"{self.name}: reset_state needs stateful=True layers")
+            raise ValueError(f"{self.name}: reset_state needs stateful=True layers (Layer must be stateful)")
         self.forward_layer.reset_state()
         self.backward_layer.reset_state()
 
@@ -219,7 +247,5 @@ class Bidirectional(keras.layers.Layer):
         config = copy.deepcopy(config)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = keras.saving.deserialize_keras_object(
-                config["backward_layer"]
-            )
+            config["backward_layer"] = keras.saving.deserialize_keras_object(config["backward_layer"])
         return cls(**config)

@@ -3,11 +3,13 @@
 import keras
 from keras import ops
 
+from keras_seq import arguments
 from keras_seq.layers import conv_arguments
+from keras_seq.layers.base_conv import BaseConv
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class Bottleneck1x1(keras.layers.Layer):
+class Bottleneck1x1(BaseConv):
     """A ``c_o x c_i x 1 x 1`` convolution followed by a nonlinear activation.
 
     At every pixel it mixes the ``c_i`` input channels into ``c_o`` outputs:
@@ -15,8 +17,9 @@ class Bottleneck1x1(keras.layers.Layer):
         y(r, c, o) = act(b_o + sum_i W(i, o) x(r, c, i))
 
     with ``c_i * c_o + c_o`` parameters; ``c_o < c_i`` condenses the channels.
-    The lecture's practical note: without a nonlinearity the layer is linear
-    and could simply be folded into the next convolution, so
+    The 1x1 convolution of Lin et al. (2014) and Szegedy et al. (2015); without
+    a nonlinearity the layer is linear and could simply be folded into the
+    next convolution, so
     ``activation=None`` / ``"linear"`` is refused unless ``allow_linear=True``.
     The kernel is stored as (1, 1, c_i, c_o), so weights move to and from a
     ``keras.layers.Conv2D(filters, 1)``.
@@ -27,7 +30,7 @@ class Bottleneck1x1(keras.layers.Layer):
         allow_linear: set True to accept a linear activation on purpose.
         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
         bias_regularizer, kernel_constraint, bias_constraint: as in
-            ``keras.layers.Conv2D``.
+            ``keras.layers.Conv2D`` (see :class:`BaseConv`).
 
     Call arguments:
         inputs: ``(batch, rows, cols, c_i)``, channels last.
@@ -38,83 +41,28 @@ class Bottleneck1x1(keras.layers.Layer):
         (1, 8, 8, 16)
     """
 
-    def __init__(
-        self,
-        filters,
-        activation="relu",
-        allow_linear=False,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if not conv_arguments.is_int(filters) or filters < 1:
-            raise ValueError(f"filters={filters!r} is not allowed; expected an int >= 1")
-        self.filters = int(filters)
-        self.activation = keras.activations.get(activation)
-        self.allow_linear = bool(allow_linear)
+    def __init__(self, filters, activation="relu", allow_linear=False, **kwargs):
+        super().__init__(filters, activation=activation, **kwargs)
+        self.allow_linear = arguments.boolean(allow_linear, "allow_linear")
         if self.activation is keras.activations.linear and not self.allow_linear:
             raise ValueError(
                 f"activation={activation!r} makes the 1x1 convolution linear, so it could"
                 " simply be folded into the next convolution; give a nonlinear activation"
                 " (e.g. 'relu') or pass allow_linear=True to keep it linear on purpose"
             )
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
         channels = conv_arguments.image_channels(self, input_shape, "a 1x1 window")
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(1, 1, channels, self.filters),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        self.add_kernel((1, 1, channels, self.filters))
+        self.add_bias()
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
         outputs = ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), padding="valid")
-        if self.use_bias:
-            outputs = outputs + ops.cast(self.bias, outputs.dtype)
-        return self.activation(outputs)
+        return self.bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            activation=keras.activations.serialize(self.activation),
-            allow_linear=self.allow_linear,
-            use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=keras.constraints.serialize(self.kernel_constraint),
-            bias_constraint=keras.constraints.serialize(self.bias_constraint),
-        )
-        return config
+        return {**super().get_config(), "allow_linear": self.allow_linear}

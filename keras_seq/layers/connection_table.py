@@ -5,17 +5,18 @@ import numpy as np
 from keras import ops
 
 from keras_seq.layers import conv_arguments
+from keras_seq.layers.base_conv import BaseConv
 
 
 def _table_from_rows(rows):
     return np.array([[mark == "X" for mark in row] for row in rows], dtype=bool)
 
 
-# Table I of LeCun, Bottou, Bengio and Haffner (1998), the first print in the
-# lecture: row i, column j is True when C3 map j reads S2 map i. Columns 0-5
-# read 3 contiguous maps, 6-11 four contiguous, 12-14 four non-contiguous and
-# 15 all six: 6*3 + 6*4 + 3*4 + 6 = 60 connections. (The lecture's second print
-# adds a 61st mark at row 5, column 12; the paper has 60.)
+# Table I of LeCun, Bottou, Bengio and Haffner (1998): row i, column j is True
+# when C3 map j reads S2 map i. Columns 0-5 read 3 contiguous maps, 6-11 four
+# contiguous, 12-14 four non-contiguous and 15 all six: 6*3 + 6*4 + 3*4 + 6 = 60
+# connections. (Some reprints of the table add a 61st mark at row 5, column
+# 12; the paper has 60.)
 LENET_C3_TABLE = _table_from_rows(
     [
         "X...XXX..XXXX.XX",
@@ -30,7 +31,7 @@ LENET_C3_TABLE.setflags(write=False)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class ConnectionTableConv2D(keras.layers.Layer):
+class ConnectionTableConv2D(BaseConv):
     """A convolution in which output map ``j`` sees only the input maps ``table[:, j]`` marks.
 
     For output map ``j`` with input maps ``S_j = {i : table[i, j]}``:
@@ -55,8 +56,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
         kernel_initializer: drawn as for a dense ``Conv2D`` kernel of shape
             (rows, cols, input maps, filters), keeping the connected entries.
         bias_initializer, kernel_regularizer, bias_regularizer,
-        kernel_constraint, bias_constraint: as in ``keras.layers.Conv2D``;
-            the kernel ones act on the (rows, cols, connections) weight.
+        kernel_constraint, bias_constraint: as in ``keras.layers.Conv2D``
+            (see :class:`BaseConv`); the kernel ones act on the (rows, cols,
+            connections) weight.
 
     Call arguments:
         inputs: ``(batch, rows, cols, input maps)``, channels last.
@@ -75,31 +77,13 @@ class ConnectionTableConv2D(keras.layers.Layer):
         strides=1,
         padding="valid",
         activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if not conv_arguments.is_int(filters) or filters < 1:
-            raise ValueError(f"filters={filters!r} is not allowed; expected an int >= 1")
-        self.filters = int(filters)
+        super().__init__(filters, activation=activation, **kwargs)
         self.kernel_size = conv_arguments.pair(kernel_size, "kernel_size", 1)
         self.table = _check_table(table, self.filters)
         self.strides = conv_arguments.pair(strides, "strides", 1)
         self.padding = conv_arguments.padding_argument(padding, self.kernel_size)
-        self.activation = keras.activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
         # Each connection (i, j), in row-major order of the table, owns one kernel slice.
         inputs_idx, outputs_idx = np.nonzero(self.table)
         self.connections = len(inputs_idx)
@@ -108,7 +92,6 @@ class ConnectionTableConv2D(keras.layers.Layer):
         dense_source = np.full(self.table.size, self.connections, dtype=np.int32)
         dense_source[inputs_idx * self.filters + outputs_idx] = np.arange(self.connections)
         self._dense_source = dense_source
-        self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
         rows, cols = self.kernel_size
@@ -120,23 +103,8 @@ class ConnectionTableConv2D(keras.layers.Layer):
                 f"{self.name}: the table has {self.table.shape[0]} rows (input maps) but the"
                 f" input has {maps} channels (shape {input_shape})"
             )
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(*self.kernel_size, self.connections),
-            initializer=self._connected_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=(self.filters,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        else:
-            self.bias = None
+        self.add_kernel((*self.kernel_size, self.connections), self._connected_initializer)
+        self.add_bias()
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: maps})
 
     def _connected_initializer(self, shape, dtype=None):
@@ -152,43 +120,21 @@ class ConnectionTableConv2D(keras.layers.Layer):
         return ops.reshape(flat, (*self.kernel_size, *self.table.shape))
 
     def call(self, inputs):
-        padding = self.padding
-        if not isinstance(padding, str):
-            rows, cols = padding
-            inputs = ops.pad(inputs, [[0, 0], [rows, rows], [cols, cols], [0, 0]])
-            padding = "valid"
+        inputs, padding = conv_arguments.padded(inputs, self.padding)
         kernel = ops.cast(self.dense_kernel(), inputs.dtype)
         outputs = ops.conv(inputs, kernel, strides=self.strides, padding=padding)
-        if self.use_bias:
-            outputs = outputs + ops.cast(self.bias, outputs.dtype)
-        return self.activation(outputs)
+        return self.bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        batch, rows, cols, _ = input_shape
-        pads = (self.padding, self.padding) if isinstance(self.padding, str) else self.padding
-        return (
-            batch,
-            conv_arguments.output_length(rows, self.kernel_size[0], self.strides[0], pads[0]),
-            conv_arguments.output_length(cols, self.kernel_size[1], self.strides[1], pads[1]),
-            self.filters,
-        )
+        return conv_arguments.output_shape(input_shape, self.kernel_size, self.strides, self.padding, self.filters)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            filters=self.filters,
             kernel_size=list(self.kernel_size),
             table=self.table.tolist(),
             strides=list(self.strides),
             padding=conv_arguments.padding_config(self.padding),
-            activation=keras.activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=keras.constraints.serialize(self.kernel_constraint),
-            bias_constraint=keras.constraints.serialize(self.bias_constraint),
         )
         return config
 
@@ -196,17 +142,12 @@ class ConnectionTableConv2D(keras.layers.Layer):
 def _check_table(table, filters):
     array = np.asarray(table)
     if array.dtype != bool:
-        raise ValueError(
-            f"table must be a boolean array (True = connected), got dtype {array.dtype}"
-        )
+        raise ValueError(f"table must be a boolean array (True = connected), got dtype {array.dtype}")
     if array.ndim != 2 or array.shape[1] != filters or array.shape[0] < 1:
-        raise ValueError(
-            f"table must have shape (input maps, filters={filters}), got shape {array.shape}"
-        )
+        raise ValueError(f"table must have shape (input maps, filters={filters}), got shape {array.shape}")
     empty = np.flatnonzero(~array.any(axis=0))
     if empty.size:
         raise ValueError(
-            f"table column(s) {empty.tolist()} mark no input map: every output map needs"
-            " at least one input"
+            f"table column(s) {empty.tolist()} mark no input map: every output map needs at least one input"
         )
     return array.copy()

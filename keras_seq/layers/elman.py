@@ -2,26 +2,9 @@
 
 import keras
 
-from keras_seq.layers.elman_cell import ElmanCell
+from keras_seq.layers.cell_arguments import ELMAN_CELL_ARGUMENTS
 from keras_seq.layers.cell_sequence import CellSequence
-from keras_seq.layers.recurrent import cell_property
-
-CELL_ARGUMENTS = (
-    "activation",
-    "use_bias",
-    "kernel_initializer",
-    "recurrent_initializer",
-    "bias_initializer",
-    "kernel_regularizer",
-    "recurrent_regularizer",
-    "bias_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-    "dropout",
-    "recurrent_dropout",
-    "seed",
-)
+from keras_seq.layers.elman_cell import ElmanCell
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -55,10 +38,4 @@ class Elman(CellSequence):
 
     cell_class = ElmanCell
     cell_name = "elman_cell"
-    cell_arguments = CELL_ARGUMENTS
-
-    units = cell_property("units")
-    activation = cell_property("activation")
-    use_bias = cell_property("use_bias")
-    dropout = cell_property("dropout")
-    recurrent_dropout = cell_property("recurrent_dropout")
+    cell_arguments = ELMAN_CELL_ARGUMENTS

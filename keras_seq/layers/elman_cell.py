@@ -1,18 +1,18 @@
-"""The Elman (simple recurrent) cell: one step of the lecture's RNN."""
+"""The Elman (simple recurrent) cell: one step of the RNN of Elman (1990)."""
 
 import keras
 
-from keras_seq.layers.lstm_cell import tanh_gradient
+from keras_seq.layers.activation_gradients import tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class ElmanCell(RecurrentCell):
-    """One step of an Elman RNN (the lecture's basic recurrence).
+    """One step of an Elman RNN (Elman 1990), the basic recurrence.
 
     ``h_t = theta(W^(1) x_t + W_h h_{t-1} + b)``, ``h_0 = 0``.
 
-    The lecture writes ``h_t = [1, theta(W^(1) x_t + W_h h_{t-1})]^T``; its
+    Written with a bias unit, ``h_t = [1, theta(W^(1) x_t + W_h h_{t-1})]^T``: its
     leading 1 multiplies a column of the next weight matrix, which is the bias
     ``b`` here. In row-vector form (Keras's layout) the step is
     ``h_t = theta(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``, with the

@@ -1,4 +1,5 @@
-"""The lecture's named 3x3 filters (kernels).
+"""Named 3x3 image filters (kernels): identity, edge, Laplacian, sharpen, box blur
+(Gonzalez & Woods, "Digital Image Processing", ch. 3).
 
 Applied by cross-correlation (see ``FixedConv2D``), each kernel ``w`` maps an
 image ``x`` to ``g(i, j) = sum_{u, v} w(u, v) x(i + u, j + v)``.
@@ -19,7 +20,7 @@ KERNEL_NAMES = tuple(_KERNELS)
 
 
 def filter_bank():
-    """Return the lecture's kernels as ``{name: 3x3 float32 array}``.
+    """Return the named kernels as ``{name: 3x3 float32 array}``.
 
     Names: ``identity``, ``edge_diagonal`` ([[1,0,-1],[0,0,0],[-1,0,1]]),
     ``laplacian`` ([[0,1,0],[1,-4,1],[0,1,0]]), ``laplacian_diagonal``
@@ -42,7 +43,5 @@ def named_kernel(name):
         ValueError: ``name`` is not one of ``KERNEL_NAMES``.
     """
     if name not in _KERNELS:
-        raise ValueError(
-            f"kernel={name!r} is not a known filter name; known names: {', '.join(KERNEL_NAMES)}"
-        )
+        raise ValueError(f"kernel={name!r} is not a known filter name; known names: {', '.join(KERNEL_NAMES)}")
     return np.array(_KERNELS[name], dtype=np.float32)

@@ -12,8 +12,9 @@ from keras_seq.layers.filter_bank import named_kernel
 class FixedConv2D(keras.layers.Layer):
     """Filter every channel of an image with one fixed 2-D kernel (no training).
 
-    The lecture's filter (cross-correlation, what deep learning calls
-    convolution), computed for each channel ``c`` separately:
+    An image filter (cross-correlation, what deep learning calls
+    convolution; Gonzalez & Woods, "Digital Image Processing"), computed for
+    each channel ``c`` separately:
 
         g(i, j, c) = sum_{u=0}^{h-1} sum_{v=0}^{w-1} w(u, v) x(s*i + u, s*j + v, c)
 
@@ -24,7 +25,7 @@ class FixedConv2D(keras.layers.Layer):
     Args:
         kernel: a name from ``filter_bank()`` (``"laplacian"``, ``"sharpen"``,
             ...) or a 2-D array of finite numbers.
-        strides: int or pair, >= 1: the step between windows (the lecture's stride).
+        strides: int or pair, >= 1: the step between windows (the stride).
         padding: ``"valid"`` (no padding), ``"same"`` (odd kernels only:
             output size = ceil(input size / stride)) or an int / pair >= 0:
             that many zeros on each side.
@@ -56,30 +57,16 @@ class FixedConv2D(keras.layers.Layer):
             self, input_shape, f"the {rows}x{cols} kernel with padding={self.padding!r}"
         )
         # Depthwise kernel (rows, cols, channels, 1): the same filter for every channel.
-        self._depthwise_kernel = np.ascontiguousarray(
-            np.tile(self.kernel[:, :, None, None], (1, 1, channels, 1))
-        )
+        self._depthwise_kernel = np.ascontiguousarray(np.tile(self.kernel[:, :, None, None], (1, 1, channels, 1)))
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
-        inputs = ops.cast(inputs, self.compute_dtype)
-        padding = self.padding
-        if not isinstance(padding, str):
-            rows, cols = padding
-            inputs = ops.pad(inputs, [[0, 0], [rows, rows], [cols, cols], [0, 0]])
-            padding = "valid"
+        inputs, padding = conv_arguments.padded(ops.cast(inputs, self.compute_dtype), self.padding)
         kernel = ops.convert_to_tensor(self._depthwise_kernel, dtype=self.compute_dtype)
         return ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=padding)
 
     def compute_output_shape(self, input_shape):
-        batch, rows, cols, channels = input_shape
-        pads = (self.padding, self.padding) if isinstance(self.padding, str) else self.padding
-        return (
-            batch,
-            conv_arguments.output_length(rows, self.kernel.shape[0], self.strides[0], pads[0]),
-            conv_arguments.output_length(cols, self.kernel.shape[1], self.strides[1], pads[1]),
-            channels,
-        )
+        return conv_arguments.output_shape(input_shape, self.kernel.shape, self.strides, self.padding, input_shape[-1])
 
     def get_config(self):
         config = super().get_config()
@@ -95,9 +82,7 @@ def _kernel_array(kernel):
     try:
         array = np.asarray(kernel, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"kernel={kernel!r} is neither a filter name nor a 2-D array of numbers"
-        ) from None
+        raise ValueError(f"kernel={kernel!r} is neither a filter name nor a 2-D array of numbers") from None
     if array.ndim != 2 or array.size == 0:
         raise ValueError(f"kernel must be a non-empty 2-D array, got shape {array.shape}")
     if not np.all(np.isfinite(array)):

@@ -1,17 +1,12 @@
 """The LSTM as a sequence layer: an :class:`LSTMCell` run over time."""
 
 import keras
+import numpy as np
 
-from keras_seq.layers.elman import CELL_ARGUMENTS as ELMAN_CELL_ARGUMENTS
-from keras_seq.layers.lstm_cell import LSTMCell
+from keras_seq import arguments
+from keras_seq.layers.cell_arguments import LSTM_CELL_ARGUMENTS
 from keras_seq.layers.cell_sequence import CellSequence
-from keras_seq.layers.recurrent import cell_property
-
-CELL_ARGUMENTS = ELMAN_CELL_ARGUMENTS + (
-    "recurrent_activation",
-    "output_activation",
-    "unit_forget_bias",
-)
+from keras_seq.layers.lstm_cell import LSTMCell
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -40,8 +35,13 @@ class LSTM(CellSequence):
         unit_forget_bias, kernel_initializer, recurrent_initializer,
         bias_initializer, kernel_regularizer, recurrent_regularizer,
         bias_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint, dropout, recurrent_dropout, seed: the cell's, see
-            :class:`LSTMCell`.
+        bias_constraint, dropout, recurrent_dropout, seed, implementation:
+            the cell's, see :class:`LSTMCell`.
+        use_cudnn: ``"auto"`` (default), ``True`` or ``False``, accepted as
+            Keras's. This layer always runs its own loop and hand-written
+            BPTT, never cuDNN, so ``"auto"`` and ``False`` both run it, and
+            ``True`` raises at call time the ``ValueError`` Keras's LSTM raises
+            when cuDNN cannot run (there, where no GPU exists).
         return_sequences, return_state, go_backwards, stateful, unroll,
         zero_output_for_mask: the loop's, see :class:`Recurrent`.
 
@@ -57,13 +57,24 @@ class LSTM(CellSequence):
 
     cell_class = LSTMCell
     cell_name = "lstm_cell"
-    cell_arguments = CELL_ARGUMENTS
+    cell_arguments = LSTM_CELL_ARGUMENTS
 
-    units = cell_property("units")
-    activation = cell_property("activation")
-    recurrent_activation = cell_property("recurrent_activation")
-    output_activation = cell_property("output_activation")
-    use_bias = cell_property("use_bias")
-    unit_forget_bias = cell_property("unit_forget_bias")
-    dropout = cell_property("dropout")
-    recurrent_dropout = cell_property("recurrent_dropout")
+    def __init__(self, units, *, use_cudnn="auto", **kwargs):
+        if not (isinstance(use_cudnn, str) and use_cudnn == "auto"):
+            if not isinstance(use_cudnn, (bool, np.bool_)):
+                arguments.refuse("use_cudnn", use_cudnn, "'auto', True or False")
+            use_cudnn = bool(use_cudnn)
+        super().__init__(units, **kwargs)
+        self.use_cudnn = use_cudnn
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if self.use_cudnn is True:
+            raise ValueError(
+                "use_cudnn=True was specified, but cuDNN is not supported for this layer "
+                "configuration with this backend. Pass use_cudnn='auto' to fallback to a "
+                "non-cuDNN implementation. (keras_seq's LSTM always runs its own loop.)"
+            )
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}

@@ -1,29 +1,19 @@
 """The LSTM cell (Hochreiter & Schmidhuber, 1997) with explicit, named gates."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_seq import arguments
+from keras_seq.layers.activation_gradients import sigmoid_gradient, tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
-
-
-def sigmoid_gradient(y, d_y):
-    """``d_y * y * (1 - y)``, the gradient through ``y = sigmoid(z)``, as one
-    fused TensorFlow kernel."""
-    return tf.raw_ops.SigmoidGrad(y=y, dy=d_y)
-
-
-def tanh_gradient(y, d_y):
-    """``d_y * (1 - y^2)``, the gradient through ``y = tanh(z)``, as one fused
-    TensorFlow kernel."""
-    return tf.raw_ops.TanhGrad(y=y, dy=d_y)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class LSTMCell(RecurrentCell):
     """One step of a long short-term memory cell, gates by name.
 
-    The lecture's equations (sigma = ``recurrent_activation``, theta =
+    The equations of Hochreiter & Schmidhuber (1997) with the forget gate of
+    Gers et al. (2000) (sigma = ``recurrent_activation``, theta =
     ``activation``)::
 
         I_t = sigma(W_ix x_t + W_ih h_{t-1} + b_i)          input gate
@@ -31,7 +21,7 @@ class LSTMCell(RecurrentCell):
         O_t = sigma(W_ox x_t + W_oh h_{t-1} + b_o)          output gate
         C_t = F_t * C_{t-1} + I_t * theta(W x_t + W_h h_{t-1} + b_c)
         h_t = O_t * tanh(C_t)     (output_activation="tanh", the standard LSTM)
-        h_t = O_t * C_t           (output_activation=None, the lecture's variant)
+        h_t = O_t * C_t           (output_activation=None, no output squashing)
 
     The four ``W_?x`` are the column blocks of ``kernel`` (input_dim, 4 units),
     the four ``W_?h`` of ``recurrent_kernel`` (units, 4 units), in Keras's gate
@@ -46,7 +36,8 @@ class LSTMCell(RecurrentCell):
         recurrent_activation: ``sigma`` of the gates; default ``"sigmoid"``.
         output_activation: applied to ``C_t`` before the output gate;
             ``"tanh"`` (default, standard LSTM and Keras's with its default
-            ``activation``) or ``None`` (the lecture's ``h_t = C_t * O_t``).
+            ``activation``) or ``None`` (``h_t = C_t * O_t``, the variant
+            without output squashing taught in course notes).
         use_bias: whether to add the biases ``b_i, b_f, b_c, b_o``.
         unit_forget_bias: start ``b_f`` at 1 (Jozefowicz et al., 2015), as Keras.
         kernel_initializer, recurrent_initializer, bias_initializer,
@@ -56,6 +47,11 @@ class LSTMCell(RecurrentCell):
             one per gate when ``recurrent_dropout`` > 0, as Keras).
         recurrent_dropout: fraction of ``h_{t-1}`` dropped, one mask per gate.
         seed: seed for the dropout masks.
+        implementation: 1 or 2, as Keras's: with 1 (forced when
+            ``recurrent_dropout`` > 0) the inputs get one dropout mask per gate;
+            with 2 (default) one mask for all gates. The step always computes
+            one fused product for the four gates here; the two give the same
+            results without dropout.
 
     Call arguments:
         inputs: (batch, input_dim) input ``x_t``.
@@ -63,7 +59,7 @@ class LSTMCell(RecurrentCell):
         training: whether dropout applies.
 
     Example:
-        >>> cell = LSTMCell(8, output_activation=None)   # the lecture's cell
+        >>> cell = LSTMCell(8, output_activation=None)   # h_t = O_t * C_t
         >>> keras_seq.layers.Recurrent(cell)(np.zeros((2, 5, 3), "float32")).shape
         TensorShape([2, 8])
     """
@@ -77,20 +73,18 @@ class LSTMCell(RecurrentCell):
         recurrent_activation="sigmoid",
         output_activation="tanh",
         unit_forget_bias=True,
+        implementation=2,
         **kwargs,
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.output_activation = (
-            None if output_activation is None else keras.activations.get(output_activation)
-        )
-        if not isinstance(unit_forget_bias, bool):
-            raise ValueError(
-                f"unit_forget_bias must be True or False, got {unit_forget_bias!r}"
-            )
-        self.unit_forget_bias = unit_forget_bias
+        self.output_activation = None if output_activation is None else keras.activations.get(output_activation)
+        self.unit_forget_bias = arguments.boolean(unit_forget_bias, "unit_forget_bias")
+        self.implementation = arguments.integer(implementation, "implementation", 1, 2)
         if self.recurrent_dropout > 0.0:
-            # Keras's LSTMCell draws one mask per gate when recurrent dropout is on.
+            self.implementation = 1  # as Keras's LSTMCell
+        if self.implementation == 1:
+            # Keras's LSTMCell then draws one dropout mask per gate.
             self.dropout_mask_count = 4
         self.state_size = [self.units, self.units]
 
@@ -118,8 +112,8 @@ class LSTMCell(RecurrentCell):
     def gates_and_state(self, z, c_prev):
         """``(h_t, C_t, [I_t, F_t, G_t, O_t, s(C_t)])`` with ``G_t`` the
         candidate ``theta(W x_t + W_h h_{t-1} + b_c)`` and ``s(C_t)`` what
-        multiplies the output gate (``tanh(C_t)``, or ``C_t`` for the lecture's
-        variant)."""
+        multiplies the output gate (``tanh(C_t)``, or ``C_t`` without output
+        squashing)."""
         z_input, z_forget, z_candidate, z_output = ops.split(z, 4, axis=-1)
         input_gate = self.recurrent_activation(z_input)  # I_t
         forget_gate = self.recurrent_activation(z_forget)  # F_t
@@ -194,10 +188,9 @@ class LSTMCell(RecurrentCell):
         config = {
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "output_activation": (
-                None
-                if self.output_activation is None
-                else keras.activations.serialize(self.output_activation)
+                None if self.output_activation is None else keras.activations.serialize(self.output_activation)
             ),
             "unit_forget_bias": self.unit_forget_bias,
+            "implementation": self.implementation,
         }
         return {**super().get_config(), **config}

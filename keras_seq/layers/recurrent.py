@@ -1,34 +1,45 @@
-"""Running a recurrent cell over time: the unrolled RNN of the lecture."""
+"""Running a recurrent cell over time: the unrolled RNN (Elman 1990)."""
 
 import inspect
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_seq.layers.bptt_scan import keep_shape, scan_with_bptt
-from keras_seq.layers.recurrent_cell import DropoutRNNCell, RecurrentCell
+from keras_seq import arguments
+from keras_seq.layers.bptt_scan import scan_with_bptt
+from keras_seq.layers.dropout_rnn_cell import prepare_dropout_masks, reset_dropout_masks
+from keras_seq.layers.keras_backend import require_tensorflow_backend
+from keras_seq.layers.recurrent_cell import RecurrentCell
+from keras_seq.layers.time_loops import run_unrolled, run_while_loop
 
 
-def check_flag(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def cell_property(name):
-    """A read-only attribute of a sequence layer that reads its cell's."""
-    return property(lambda layer: getattr(layer.cell, name), doc=f"``cell.{name}``")
+def state_sizes(cell):
+    """``cell.state_size`` as a list (nested for stacked cells), checked."""
+    state_size = cell.state_size
+    state_size = [state_size] if isinstance(state_size, int) else state_size
+    if not isinstance(state_size, (list, tuple)) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in keras.tree.flatten(list(state_size))
+    ):
+        raise ValueError(
+            f"cell.state_size must be a positive integer or a (nested) list of them, got {cell.state_size!r}"
+        )
+    return list(state_size)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class Recurrent(keras.layers.Layer):
     """Runs a cell over the time axis: ``h_t = cell(x_t, h_{t-1})``, t = 1..T.
 
-    The lecture unrolls the recurrence ``h_t = f(x_t, h_{t-1})`` from
-    ``h_0 = 0`` (or ``initial_state``) over as many steps as the sequence has,
-    sharing the cell's weights between steps. Same arguments and results as
-    ``keras.layers.RNN``.
+    The recurrence ``h_t = f(x_t, h_{t-1})`` of a recurrent network (Elman
+    1990) unrolled from ``h_0 = 0`` (or ``initial_state``) over as many steps
+    as the sequence has, sharing the cell's weights between steps. Same
+    arguments, results and attributes as ``keras.layers.RNN``: a list of
+    cells (or a ``keras.layers.StackedRNNCells``) runs as one stacked cell,
+    ours and Keras's mixed; cells may have nested state sizes (each LSTM of
+    a stack has ``[h, C]``), and ``return_state`` then returns the states in
+    that nesting. Integer sequences are cast to the compute dtype; outputs
+    and states are in the compute dtype (``float16`` under
+    ``mixed_float16``), as ``compute_output_spec`` says.
 
     What makes it fast: each step of our cells (:class:`ElmanCell`,
     :class:`LSTMCell`) does one product ``h_{t-1} W_h`` for all gates, the only
@@ -54,7 +65,9 @@ class Recurrent(keras.layers.Layer):
 
     Args:
         cell: a cell: a layer with ``call(inputs, states, training)`` and
-            ``state_size`` (an int or a list of ints), ours or Keras's.
+            ``state_size`` (an int or a (nested) list of ints), ours or
+            Keras's; or a list of cells, stacked (the first reads ``x_t``,
+            each next one the output of the one before).
         return_sequences: return all outputs (batch, T, units) rather than
             the last (batch, units).
         return_state: also return the final states, as ``[output, *states]``.
@@ -66,8 +79,9 @@ class Recurrent(keras.layers.Layer):
         zero_output_for_mask: output zeros at masked steps.
 
     Call arguments:
-        sequences: (batch, T, features) floating-point tensor, T >= 1.
-        initial_state: list of the cell's initial states, each (batch, size).
+        sequences: (batch, T, features) tensor (integers are cast), T >= 1.
+        initial_state: list of the cell's initial states, each (batch, size),
+            nested as ``state_size`` (or flat, in that order).
         mask: (batch, T) booleans; False marks padding.
         training: whether the cell's dropout applies.
 
@@ -88,30 +102,25 @@ class Recurrent(keras.layers.Layer):
         zero_output_for_mask=False,
         **kwargs,
     ):
+        require_tensorflow_backend(type(self).__name__)
+        if isinstance(cell, (list, tuple)):
+            cell = keras.layers.StackedRNNCells(list(cell))
         if not callable(getattr(cell, "call", None)) or getattr(cell, "state_size", None) is None:
             raise ValueError(
-                "cell must be a recurrent cell with a `call(inputs, states)` method "
-                f"and a `state_size` attribute, got {cell!r}"
+                "cell must be a recurrent cell or a list of them: it should have a `call` "
+                f"method and a `state_size` attribute, got {cell!r}"
             )
-        state_size = cell.state_size
-        if isinstance(state_size, int):
-            state_size = [state_size]
-        if not isinstance(state_size, (list, tuple)) or not all(
-            isinstance(s, int) and s > 0 for s in state_size
-        ):
-            raise ValueError(
-                "cell.state_size must be a positive integer or a list of them, "
-                f"got {cell.state_size!r}"
-            )
+        state_size = state_sizes(cell)
         super().__init__(**kwargs)
         self.cell = cell
-        self.state_size = list(state_size)
-        self.return_sequences = check_flag("return_sequences", return_sequences)
-        self.return_state = check_flag("return_state", return_state)
-        self.go_backwards = check_flag("go_backwards", go_backwards)
-        self.stateful = check_flag("stateful", stateful)
-        self.unroll = check_flag("unroll", unroll)
-        self.zero_output_for_mask = check_flag("zero_output_for_mask", zero_output_for_mask)
+        self.state_size = state_size
+        self.single_state = isinstance(cell.state_size, int)
+        self.return_sequences = arguments.boolean(return_sequences, "return_sequences")
+        self.return_state = arguments.boolean(return_state, "return_state")
+        self.go_backwards = arguments.boolean(go_backwards, "go_backwards")
+        self.stateful = arguments.boolean(stateful, "stateful")
+        self.unroll = arguments.boolean(unroll, "unroll")
+        self.zero_output_for_mask = arguments.boolean(zero_output_for_mask, "zero_output_for_mask")
         self.supports_masking = True
         self._cell_takes_training = "training" in inspect.signature(cell.call).parameters
         # Stateful layers keep their states in variables that are not weights
@@ -121,58 +130,63 @@ class Recurrent(keras.layers.Layer):
     @property
     def output_size(self):
         size = getattr(self.cell, "output_size", None)
-        return self.state_size[0] if size is None else size
+        return self.flat_state_size[0] if size is None else size
+
+    @property
+    def flat_state_size(self):
+        """The sizes of the states, one int per state tensor, nesting removed."""
+        return keras.tree.flatten(self.state_size)
+
+    def pack_states(self, flat_states):
+        """Flat states in the nesting of ``state_size`` (the cell's own)."""
+        return keras.tree.pack_sequence_as(self.state_size, list(flat_states))
 
     # --- shapes ---
 
     def check_sequences_shape(self, shape):
         if len(shape) != 3:
             raise ValueError(
-                f"{self.name}: sequences must have rank 3 (batch, time, features), "
-                f"got shape {tuple(shape)}"
+                f"{self.name}: sequences must have rank 3 (batch, time, features), got shape {tuple(shape)}"
             )
         if shape[1] == 0:
-            raise ValueError(
-                f"{self.name}: sequences must have at least one time step, "
-                f"got shape {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: sequences must have at least one time step, got shape {tuple(shape)}")
         if shape[2] is None:
-            raise ValueError(
-                f"{self.name}: the feature axis of sequences must be known, "
-                f"got shape {tuple(shape)}"
-            )
+            raise ValueError(f"{self.name}: the feature axis of sequences must be known, got shape {tuple(shape)}")
 
     def build(self, sequences_shape, initial_state_shape=None):
         self.check_sequences_shape(sequences_shape)
         if self.unroll and sequences_shape[1] is None:
             raise ValueError(
-                f"{self.name}: unroll=True needs a fixed number of time steps, "
-                f"got sequences shape {tuple(sequences_shape)}; give the Input a "
-                "shape with the time axis"
+                f"{self.name}: Cannot unroll a RNN if the time dimension is undefined: "
+                "unroll=True needs a fixed number of time steps, got sequences shape "
+                f"{tuple(sequences_shape)}; give the Input a shape with the time axis"
             )
         if isinstance(self.cell, keras.layers.Layer) and not self.cell.built:
             self.cell.build((sequences_shape[0], sequences_shape[2]))
         if self.stateful:
-            batch_size = sequences_shape[0]
-            if batch_size is None:
-                raise ValueError(
-                    f"{self.name}: stateful=True needs a fixed batch size, got "
-                    f"sequences shape {tuple(sequences_shape)}; give the Input a "
-                    "batch_shape"
-                )
-            if self.states is None:
-                states = [
-                    keras.Variable(
-                        ops.zeros((batch_size, size)),
-                        trainable=False,
-                        dtype=self.variable_dtype,
-                        name="rnn_state",
-                    )
-                    for size in self.state_size
-                ]
-                object.__setattr__(self, "states", states)
-            else:
-                self.reset_state()
+            self.build_states(sequences_shape)
+
+    def build_states(self, sequences_shape):
+        batch_size = sequences_shape[0]
+        if batch_size is None:
+            raise ValueError(
+                f"{self.name}: stateful=True needs a fixed batch size (the batch size must "
+                f"be static), got sequences shape {tuple(sequences_shape)}; give the Input "
+                "a batch_shape"
+            )
+        if self.states is not None:
+            self.reset_state()
+            return
+        states = [
+            keras.Variable(
+                ops.zeros((batch_size, size)),
+                trainable=False,
+                dtype=self.variable_dtype,
+                name="rnn_state",
+            )
+            for size in self.flat_state_size
+        ]
+        object.__setattr__(self, "states", self.pack_states(states))
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         batch_size, steps = sequences_shape[0], sequences_shape[1]
@@ -181,7 +195,8 @@ class Recurrent(keras.layers.Layer):
         else:
             output_shape = (batch_size, self.output_size)
         if self.return_state:
-            return (output_shape,) + tuple((batch_size, s) for s in self.state_size)
+            states = keras.tree.map_structure(lambda s: (batch_size, s), self.state_size)
+            return (output_shape, *states)
         return output_shape
 
     def compute_mask(self, sequences, mask=None):
@@ -195,127 +210,143 @@ class Recurrent(keras.layers.Layer):
     # --- states ---
 
     def get_initial_state(self, batch_size):
+        """The cell's initial states for ``batch_size`` rows (zeros by default), a list."""
         make = getattr(self.cell, "get_initial_state", None)
         if make is not None:
             states = make(batch_size=batch_size)
             return list(states) if isinstance(states, (list, tuple)) else [states]
-        return [ops.zeros((batch_size, s), dtype=self.compute_dtype) for s in self.state_size]
+        dtype = getattr(self.cell, "compute_dtype", self.compute_dtype)
+        return [ops.zeros((batch_size, s), dtype=dtype) for s in self.flat_state_size]
 
     def reset_state(self):
         """Zero the states of a stateful layer."""
         if self.states is not None:
-            for state in self.states:
+            for state in keras.tree.flatten(self.states):
                 state.assign(ops.zeros_like(state))
 
     def reset_states(self):
         self.reset_state()
 
     def check_initial_state(self, initial_state, batch_size):
-        if not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
-        if len(initial_state) != len(self.state_size):
+        """``initial_state`` (nested as ``state_size``, or flat) as a flat list."""
+        sizes = self.flat_state_size
+        flat = keras.tree.flatten(initial_state)
+        if len(flat) != len(sizes):
             raise ValueError(
-                f"{self.name}: initial_state must hold {len(self.state_size)} "
-                f"tensor(s) of sizes {self.state_size}, got {len(initial_state)}"
+                f"{self.name}: initial_state must hold {len(sizes)} tensor(s) of sizes "
+                f"{self.state_size}, got {len(flat)}"
             )
         states = []
-        for state, size in zip(initial_state, self.state_size):
-            state = ops.cast(state, self.compute_dtype)
+        for state, size in zip(flat, sizes):
+            state = ops.convert_to_tensor(state)
             shape = tuple(state.shape)
-            if len(shape) != 2 or shape[1] not in (None, size) or (
-                None not in (shape[0], batch_size) and shape[0] != batch_size
+            if (
+                len(shape) != 2
+                or shape[1] not in (None, size)
+                or (None not in (shape[0], batch_size) and shape[0] != batch_size)
             ):
                 raise ValueError(
-                    f"{self.name}: each initial_state must have shape "
-                    f"(batch, size) with sizes {self.state_size} and batch "
-                    f"{batch_size}, got shape {shape}"
+                    f"{self.name}: each initial_state must have shape (batch, size) with "
+                    f"sizes {self.state_size} and batch {batch_size}, got shape {shape}"
                 )
             states.append(state)
         return states
 
-    # --- the loop ---
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        dtype = keras.backend.standardize_dtype(sequences.dtype)
-        if not keras.backend.is_float_dtype(dtype):
+    def check_stateful_batch(self, sequences):
+        expected = keras.tree.flatten(self.states)[0].shape[0]
+        actual = sequences.shape[0]
+        if actual is not None and actual != expected:
             raise ValueError(
-                f"{self.name}: sequences must be floating point, got dtype {dtype}; "
-                "cast them (e.g. x.astype('float32'))"
+                f"{self.name}: If an RNN is stateful, the batch size of the input sequences "
+                "must be the same as the batch size of its states: expected batch size "
+                f"{expected}, received batch size {actual} (sequences of shape "
+                f"{tuple(sequences.shape)})"
             )
-        self.check_sequences_shape(sequences.shape)
-        batch_size = ops.shape(sequences)[0]
-        if mask is not None:
-            mask = self.check_mask(mask, sequences)
-        if initial_state is not None:
-            states = self.check_initial_state(initial_state, sequences.shape[0])
-        elif self.stateful:
-            states = [ops.convert_to_tensor(s) for s in self.states]
-        else:
-            states = self.get_initial_state(batch_size)
-        if self.stateful and self.states is not None:
-            expected = self.states[0].shape[0]
-            if sequences.shape[0] is not None and sequences.shape[0] != expected:
-                raise ValueError(
-                    f"{self.name}: a stateful layer needs batches of {expected}, "
-                    f"got sequences of shape {tuple(sequences.shape)}"
-                )
-        states = [ops.cast(s, self.compute_dtype) for s in states]
-
-        # Draw this call's dropout masks before the loop, as keras.layers.RNN.
-        if isinstance(self.cell, DropoutRNNCell):
-            self.cell.get_dropout_mask(sequences[:, 0, :])
-            self.cell.get_recurrent_dropout_mask(states[0])
-        try:
-            last_output, outputs, states = self.run_over_time(
-                sequences, states, mask, bool(training)
-            )
-        finally:
-            if isinstance(self.cell, DropoutRNNCell):
-                self.cell.reset_dropout_mask()
-                self.cell.reset_recurrent_dropout_mask()
-
-        if self.stateful:
-            for variable, state in zip(self.states, states):
-                variable.assign(ops.cast(state, variable.dtype))
-        output = outputs if self.return_sequences else last_output
-        if self.return_state:
-            return (output, *states)
-        return output
 
     def check_mask(self, mask, sequences):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         mask = ops.convert_to_tensor(mask)
         shape, expected = tuple(mask.shape), tuple(sequences.shape[:2])
-        if len(shape) != 2 or any(
-            a is not None and b is not None and a != b for a, b in zip(shape, expected)
-        ):
-            raise ValueError(
-                f"{self.name}: mask must have shape (batch, time) = {expected}, "
-                f"got shape {shape}"
-            )
+        if len(shape) != 2 or any(a is not None and b is not None and a != b for a, b in zip(shape, expected)):
+            raise ValueError(f"{self.name}: mask must have shape (batch, time) = {expected}, got shape {shape}")
         return ops.cast(mask, "bool")
 
+    def float_sequences(self, sequences):
+        """Sequences in the compute dtype: integers and booleans are cast, as Keras."""
+        dtype = keras.backend.standardize_dtype(sequences.dtype)
+        if keras.backend.is_float_dtype(dtype):
+            return sequences
+        if keras.backend.is_int_dtype(dtype) or dtype == "bool":
+            return ops.cast(sequences, self.compute_dtype)
+        raise ValueError(
+            f"{self.name}: sequences must be real numbers (floating point, integer or boolean), got dtype {dtype}"
+        )
+
+    # --- the loop ---
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        sequences = self.float_sequences(sequences)
+        self.check_sequences_shape(sequences.shape)
+        if mask is not None:
+            mask = self.check_mask(mask, sequences)
+        if self.stateful and self.states is not None:
+            self.check_stateful_batch(sequences)
+        if initial_state is not None:
+            states = self.check_initial_state(initial_state, sequences.shape[0])
+        elif self.stateful:
+            states = keras.tree.flatten(self.states)
+        else:
+            states = keras.tree.flatten(self.get_initial_state(ops.shape(sequences)[0]))
+        states = [ops.cast(s, self.compute_dtype) for s in states]
+
+        prepare_dropout_masks(self.cell, sequences[:, 0, :], self.pack_states(states))
+        try:
+            last_output, outputs, states = self.inner_loop(sequences, self.pack_states(states), mask, bool(training))
+        finally:
+            reset_dropout_masks(self.cell)
+        # Outputs and states in the compute dtype whatever the cell's, as Keras.
+        states = [ops.cast(s, self.compute_dtype) for s in keras.tree.flatten(states)]
+        output = outputs if self.return_sequences else last_output
+        output = ops.cast(output, self.compute_dtype)
+
+        if self.stateful:
+            for variable, state in zip(keras.tree.flatten(self.states), states):
+                variable.assign(ops.cast(state, variable.dtype))
+        if self.return_state:
+            return (output, *self.pack_states(states))
+        return output
+
     def step(self, inputs_t, states, training):
-        """One step on a time slice; returns ``(output, new_states)``."""
+        """One step on a time slice and a flat list of states; returns
+        ``(output, new flat states)`` in the layer's compute dtype."""
         kwargs = {"training": training} if self._cell_takes_training else {}
-        output, new_states = self.cell(inputs_t, list(states), **kwargs)
-        if not isinstance(new_states, (list, tuple)):
-            new_states = [new_states]
-        return output, list(new_states)
+        output, new_states = self.cell(inputs_t, self.pack_states(states), **kwargs)
+        new_states = keras.tree.flatten(new_states)
+        return (
+            ops.cast(output, self.compute_dtype),
+            [ops.cast(s, self.compute_dtype) for s in new_states],
+        )
 
     def uses_bptt_scan(self, training):
-        """Training calls of our cells (without recurrent dropout) use the
-        hand-written BPTT of :mod:`keras_seq.layers.bptt_scan`."""
+        """Training calls of our cells (without recurrent dropout, with one
+        input dropout mask) use the hand-written BPTT of
+        :mod:`keras_seq.layers.bptt_scan`."""
+        cell = self.cell
         return (
             training
             and not self.unroll
-            and isinstance(self.cell, RecurrentCell)
-            and self.cell.recurrent_dropout == 0.0
+            and isinstance(cell, RecurrentCell)
+            and cell.recurrent_dropout == 0.0
+            and not (cell.dropout > 0.0 and getattr(cell, "dropout_mask_count", None))
         )
 
-    def run_over_time(self, sequences, states, mask, training):
-        """Returns ``(last_output, outputs or None, final_states)``."""
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """The loop over time, as Keras's ``RNN.inner_loop``: from (batch, T, d)
+        ``sequences`` and the initial states (nested as ``state_size``) to
+        ``(last_output, outputs or None, final_states)``, ``outputs`` being the
+        (batch, T, out) sequence when ``return_sequences``."""
+        states = keras.tree.flatten(initial_state)
         inputs = ops.transpose(sequences, (1, 0, 2))  # time-major
         if mask is not None:
             mask = ops.expand_dims(ops.transpose(mask, (1, 0)), -1)  # (T, batch, 1)
@@ -324,26 +355,8 @@ class Recurrent(keras.layers.Layer):
             inputs = ops.flip(inputs, 0)
             mask = None if mask is None else ops.flip(mask, 0)
         if self.uses_bptt_scan(training):
-            cell, dtype = self.cell, self.compute_dtype
-            bias = ops.zeros((cell.recurrent_kernel.shape[1],)) if cell.bias is None else cell.bias
-            outputs, states = scan_with_bptt(
-                cell,
-                cell.dropped_inputs(inputs, training, time_major=True),
-                states,
-                ops.cast(cell.kernel, dtype),
-                ops.cast(bias, dtype),
-                ops.cast(cell.recurrent_kernel, dtype),
-                mask=mask,
-                output_size=self.output_size,
-                return_sequences=self.return_sequences,
-                zero_output_for_mask=self.zero_output_for_mask,
-            )
-            if self.return_sequences:
-                return outputs[-1], ops.transpose(outputs, (1, 0, 2)), states
-            return outputs, None, states
-        zero_output = ops.zeros(
-            (ops.shape(inputs)[1], self.output_size), dtype=self.compute_dtype
-        )
+            return self.run_bptt_scan(inputs, states, mask, training)
+        zero_output = ops.zeros((ops.shape(inputs)[1], self.output_size), dtype=self.compute_dtype)
 
         def masked_step(inputs_t, mask_t, prev_output, states):
             output, new_states = self.step(inputs_t, states, training)
@@ -354,73 +367,31 @@ class Recurrent(keras.layers.Layer):
             new_states = [ops.where(mask_t, new, old) for new, old in zip(new_states, states)]
             return output, new_states
 
-        if self.unroll:
-            return self.run_unrolled(inputs, mask, zero_output, states, masked_step)
-        return self.run_while_loop(inputs, mask, zero_output, states, masked_step)
-
-    def run_unrolled(self, inputs, mask, zero_output, states, masked_step):
-        steps = inputs.shape[0]
-        if steps is None:
-            raise ValueError(
-                f"{self.name}: unroll=True needs a fixed number of time steps; "
-                "give the Input a shape with the time axis"
-            )
-        output, outputs = zero_output, []
-        for t in range(steps):
-            mask_t = None if mask is None else mask[t]
-            output, states = masked_step(inputs[t], mask_t, output, states)
-            if self.return_sequences:
-                outputs.append(output)
-        sequence = ops.stack(outputs, axis=1) if self.return_sequences else None
-        return output, sequence, states
-
-    def run_while_loop(self, inputs, mask, zero_output, states, masked_step):
-        # tf.while_loop over TensorArrays: keras.ops has no loop that writes
-        # one output per step without copying the whole buffer each step, and
-        # this is the loop TFLite lowers to its WHILE op.
-        steps = tf.shape(inputs)[0]
-        if inputs.shape[0] is None:
-            # Only known at run time: a clear error instead of a failed read.
-            tf.debugging.assert_positive(
-                steps, message=f"{self.name}: sequences must have at least one time step"
-            )
-        input_ta = tf.TensorArray(inputs.dtype, size=steps).unstack(inputs)
-        mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
-        output_ta = (
-            tf.TensorArray(self.compute_dtype, size=steps, element_shape=zero_output.shape)
-            if self.return_sequences
-            else None
+        run = run_unrolled if self.unroll else run_while_loop
+        last_output, outputs, states = run(
+            inputs, mask, zero_output, states, masked_step, self.return_sequences, self.name
         )
+        return last_output, outputs, self.pack_states(states)
 
-        def body(t, output_ta, prev_output, *states):
-            mask_t = None if mask_ta is None else mask_ta.read(t)
-            output, new_states = masked_step(input_ta.read(t), mask_t, prev_output, list(states))
-            if output_ta is not None:
-                output_ta = output_ta.write(t, output)
-            new_states = [keep_shape(n, s) for n, s in zip(new_states, states)]
-            return (t + 1, output_ta, output, *new_states)
-
-        if output_ta is None:
-            # A TensorArray loop variable cannot be None: drop it from the loop.
-            def body_without_outputs(t, prev_output, *states):
-                t, _, output, *new_states = body(t, None, prev_output, *states)
-                return (t, output, *new_states)
-
-            t, last_output, *final_states = tf.while_loop(
-                lambda t, *_: t < steps,
-                body_without_outputs,
-                (tf.constant(0), zero_output, *states),
-                maximum_iterations=inputs.shape[0] or steps,
-            )
-            return last_output, None, final_states
-        t, output_ta, last_output, *final_states = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            (tf.constant(0), output_ta, zero_output, *states),
-            maximum_iterations=inputs.shape[0] or steps,
+    def run_bptt_scan(self, inputs, states, mask, training):
+        """:func:`~keras_seq.layers.bptt_scan.scan_with_bptt` over time-major inputs."""
+        cell, dtype = self.cell, self.compute_dtype
+        bias = ops.zeros((cell.recurrent_kernel.shape[1],)) if cell.bias is None else cell.bias
+        outputs, states = scan_with_bptt(
+            cell,
+            cell.dropped_inputs(inputs, training, time_major=True),
+            states,
+            ops.cast(cell.kernel, dtype),
+            ops.cast(bias, dtype),
+            ops.cast(cell.recurrent_kernel, dtype),
+            mask=mask,
+            output_size=self.output_size,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
         )
-        outputs = ops.transpose(output_ta.stack(), (1, 0, 2))
-        return last_output, outputs, final_states
+        if self.return_sequences:
+            return outputs[-1], ops.transpose(outputs, (1, 0, 2)), self.pack_states(states)
+        return outputs, None, self.pack_states(states)
 
     def get_config(self):
         config = {

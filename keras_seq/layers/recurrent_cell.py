@@ -10,28 +10,13 @@ A cell computes ``h_t = f(x_t W + h_{t-1} W_h + b)`` (with gates for the LSTM):
 the cells also work inside Keras's own RNN layer.
 """
 
-import numbers
-
 import keras
 import tensorflow as tf
 from keras import ops
 
-# Keras's private dropout mixin: being an instance of it is what makes
-# ``keras.layers.RNN`` create each sequence's dropout masks once, outside its
-# loop, so our cells keep Keras's dropout behaviour inside Keras's RNN layer.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
-
-def check_units(units):
-    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
-        raise ValueError(f"units must be a positive integer, got {units!r}")
-    return int(units)
-
-
-def check_rate(name, rate):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
-    return float(rate)
+from keras_seq import arguments
+from keras_seq.layers.dropout_rnn_cell import DropoutRNNCell
+from keras_seq.layers.keras_backend import require_tensorflow_backend
 
 
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
@@ -68,12 +53,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
+        require_tensorflow_backend(type(self).__name__)
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = arguments.positive_int(units, "units")
         self.activation = keras.activations.get(activation)
-        if not isinstance(use_bias, bool):
-            raise ValueError(f"use_bias must be True or False, got {use_bias!r}")
-        self.use_bias = use_bias
+        self.use_bias = arguments.boolean(use_bias, "use_bias")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -83,8 +67,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = arguments.fraction(dropout, "dropout")
+        self.recurrent_dropout = arguments.fraction(recurrent_dropout, "recurrent_dropout")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.output_size = self.units
@@ -93,8 +77,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(
-                f"{type(self).__name__} needs a known feature size (last axis), "
-                f"got input shape {tuple(input_shape)}"
+                f"{type(self).__name__} needs a known feature size (last axis), got input shape {tuple(input_shape)}"
             )
         width = self.gates * self.units
         self.kernel = self.add_weight(
@@ -157,9 +140,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         dropped = self.dropped_inputs(inputs, training)
         if isinstance(dropped, list):  # one dropout mask per gate
             kernels = ops.split(self.kernel, self.gates, axis=1)
-            projected = ops.concatenate(
-                [ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1
-            )
+            projected = ops.concatenate([ops.matmul(x, k) for x, k in zip(dropped, kernels)], axis=-1)
         else:
             projected = ops.matmul(dropped, self.kernel)
         if self.bias is not None:
@@ -175,9 +156,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         h_dropped = self.dropped_state(states[0], training)
         if isinstance(h_dropped, list):  # one recurrent dropout mask per gate
             kernels = ops.split(self.recurrent_kernel, self.gates, axis=1)
-            recurrent = ops.concatenate(
-                [ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1
-            )
+            recurrent = ops.concatenate([ops.matmul(h, k) for h, k in zip(h_dropped, kernels)], axis=-1)
         else:
             recurrent = ops.matmul(h_dropped, self.recurrent_kernel)
         return self.activate(projected_inputs + recurrent, states)
@@ -223,9 +202,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def call(self, inputs, states, training=False):
         nested = isinstance(states, (list, tuple))
         states = list(states) if nested else [states]
-        output, new_states = self.recurrent_step(
-            self.project_inputs(inputs, training), states, training
-        )
+        output, new_states = self.recurrent_step(self.project_inputs(inputs, training), states, training)
         if not nested and len(new_states) == 1:
             return output, new_states[0]
         return output, new_states

@@ -4,11 +4,14 @@ import numbers
 
 import keras
 
+from keras_seq import arguments
 from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.elman import Elman
 from keras_seq.layers.lstm import LSTM
+from keras_seq.layers.recurrent import Recurrent
 
 LAYERS = {"lstm": LSTM, "elman": Elman}
+STACKS = ("layers", "cells")
 
 
 def stacked(
@@ -18,11 +21,12 @@ def stacked(
     bidirectional=False,
     merge_mode="concat",
     name=None,
+    stack="layers",
     **layer_kwargs,
 ):
     """A deep RNN: ``len(units)`` recurrent layers, layer l reading layer l-1.
 
-    The lecture's deep RNN::
+    The deep (stacked) RNN of Graves et al. (2013) and Pascanu et al. (2014)::
 
         h_t^(l) = theta(W^(l) h_t^(l-1) + W_h^(l) h_{t-1}^(l) + b^(l)),  h_t^(0) = x_t
         o_t = theta(W^(L) h_t^(L-1))      (an output layer, e.g. Dense, on top)
@@ -37,12 +41,23 @@ def stacked(
         return_sequences: whether the top layer returns all steps or the last.
         bidirectional: wrap every layer in :class:`Bidirectional`.
         merge_mode: the ``Bidirectional`` merge mode, when ``bidirectional``.
-        name: name of the returned model.
-        **layer_kwargs: passed to every layer (``dropout``, ``activation``, ...).
+        name: name of the returned layer.
+        stack: ``"layers"`` (default): L sequence layers, each its own loop
+            over time (training uses each layer's hand-written BPTT);
+            ``"cells"``: one :class:`Recurrent` over the list of the L cells,
+            one loop whose step runs the cells in turn, as
+            ``keras.layers.RNN([cell_1, ..., cell_L])`` (Keras's "efficient
+            stacked RNN"; training differentiates that loop automatically).
+            ``"cells"`` is unidirectional only.
+        **layer_kwargs: passed to every layer (``dropout``, ``activation``,
+            ...); with ``stack="cells"`` the cell arguments go to every cell
+            and the others (``stateful``, ``unroll``, ...) to the loop.
 
     Returns:
-        A :class:`StackedRecurrent` layer holding the L layers (its
-        ``layers``), named ``layer_1`` ... ``layer_L``.
+        With ``stack="layers"`` a :class:`StackedRecurrent` layer holding the
+        L layers (its ``layers``), named ``layer_1`` ... ``layer_L``; with
+        ``stack="cells"`` a :class:`Recurrent` whose ``cell`` is a
+        ``keras.layers.StackedRNNCells`` of the L cells.
 
     Example:
         >>> deep = stacked([64, 64, 32], layer="lstm")
@@ -50,17 +65,23 @@ def stacked(
         TensorShape([2, 32])
     """
     if isinstance(units, numbers.Integral) or not isinstance(units, (list, tuple)) or not units:
-        raise ValueError(
-            f"units must be a non-empty list of layer sizes, one per layer, got {units!r}"
-        )
-    if layer not in LAYERS:
-        raise ValueError(f"layer must be one of {sorted(LAYERS)}, got {layer!r}")
+        raise ValueError(f"units must be a non-empty list of layer sizes, one per layer, got {units!r}")
+    arguments.choice(layer, "layer", sorted(LAYERS))
+    arguments.choice(stack, "stack", STACKS)
+    return_sequences = arguments.boolean(return_sequences, "return_sequences")
+    bidirectional = arguments.boolean(bidirectional, "bidirectional")
     for key in ("return_sequences", "return_state", "go_backwards"):
         if key in layer_kwargs:
             raise ValueError(
                 f"stacked sets {key} itself; got {key}={layer_kwargs[key]!r} "
                 "(build the layers one by one for other wiring)"
             )
+    if stack == "cells":
+        if bidirectional:
+            arguments.refuse(
+                "stack", stack, "'layers' with bidirectional=True (each layer reads both directions of the layer below)"
+            )
+        return stacked_cells(units, layer, return_sequences, name, layer_kwargs)
     depth = len(units)
     rnn_layers = []
     for level, size in enumerate(units, start=1):
@@ -75,6 +96,25 @@ def stacked(
             recurrent = Bidirectional(recurrent, merge_mode=merge_mode, name=f"layer_{level}")
         rnn_layers.append(recurrent)
     return StackedRecurrent(rnn_layers, name=name or f"stacked_{layer}")
+
+
+def stacked_cells(units, layer, return_sequences, name, layer_kwargs):
+    """``stacked(..., stack="cells")``: one loop over the L cells."""
+    sequence_class = LAYERS[layer]
+    cell_kwargs = {k: layer_kwargs.pop(k) for k in sequence_class.cell_arguments if k in layer_kwargs}
+    cells = [
+        sequence_class.cell_class(
+            size, name=f"{sequence_class.cell_name}_{level}", dtype=layer_kwargs.get("dtype"),
+            **cell_kwargs,
+        )
+        for level, size in enumerate(units, start=1)
+    ]  # fmt: skip
+    return Recurrent(
+        cells,
+        return_sequences=return_sequences,
+        name=name or f"stacked_{layer}_cells",
+        **layer_kwargs,
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -98,8 +138,7 @@ class StackedRecurrent(keras.layers.Layer):
         for level, layer in enumerate(layers[:-1], start=1):
             if not getattr(layer, "return_sequences", False):
                 raise ValueError(
-                    f"layer {level} of {len(layers)} ({layer.name}) must return "
-                    "sequences to feed the layer above it"
+                    f"layer {level} of {len(layers)} ({layer.name}) must return sequences to feed the layer above it"
                 )
         super().__init__(**kwargs)
         self.layers = list(layers)

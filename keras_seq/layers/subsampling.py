@@ -46,9 +46,7 @@ class Subsampling2D(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.pool_size = conv_arguments.pair(pool_size, "pool_size", 1)
-        self.strides = (
-            self.pool_size if strides is None else conv_arguments.pair(strides, "strides", 1)
-        )
+        self.strides = self.pool_size if strides is None else conv_arguments.pair(strides, "strides", 1)
         self.activation = keras.activations.get(activation)
         self.coefficient_initializer = keras.initializers.get(coefficient_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -57,27 +55,17 @@ class Subsampling2D(keras.layers.Layer):
     def build(self, input_shape):
         rows, cols = self.pool_size
         maps = conv_arguments.image_channels(self, input_shape, f"the {rows}x{cols} block")
-        self.coefficient = self.add_weight(
-            name="coefficient", shape=(maps,), initializer=self.coefficient_initializer
-        )
+        self.coefficient = self.add_weight(name="coefficient", shape=(maps,), initializer=self.coefficient_initializer)
         self.bias = self.add_weight(name="bias", shape=(maps,), initializer=self.bias_initializer)
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: maps})
 
     def call(self, inputs):
-        means = ops.average_pool(
-            inputs, pool_size=self.pool_size, strides=self.strides, padding="valid"
-        )
+        means = ops.average_pool(inputs, pool_size=self.pool_size, strides=self.strides, padding="valid")
         coefficient = ops.cast(self.coefficient, means.dtype)
         return self.activation(means * coefficient + ops.cast(self.bias, means.dtype))
 
     def compute_output_shape(self, input_shape):
-        batch, rows, cols, maps = input_shape
-        return (
-            batch,
-            conv_arguments.output_length(rows, self.pool_size[0], self.strides[0], "valid"),
-            conv_arguments.output_length(cols, self.pool_size[1], self.strides[1], "valid"),
-            maps,
-        )
+        return conv_arguments.output_shape(input_shape, self.pool_size, self.strides, "valid", input_shape[-1])
 
     def get_config(self):
         config = super().get_config()

@@ -164,3 +164,14 @@ def test_other_recurrent_families_run_everywhere(build):
     model = keras.Model(x, build(x))
     report = check_everywhere(model, to_tflite(model), sequences((2, 9, 3)))
     assert "compiled-model" in report.loads_in and not report.custom_ops
+
+
+def test_int8_inputs_and_outputs_run_the_same_in_compiled_model_and_the_interpreter(digit_images):
+    model = lenet5("modern")
+    data = to_tflite(model, batch_size=1, quantization="int8", int8_io=True,
+                     representative_data=digits("train", 64)[0])
+    compiled = EdgeModel(data, verify=False)
+    assert compiled.runtime == "compiled-model" and compiled.input_dtype == np.int8
+    interpreter = EdgeModel(data, verify=False, runtime="interpreter")
+    np.testing.assert_array_equal(compiled.predict(digit_images), interpreter.predict(digit_images))
+    assert "runtime compiled-model" in repr(compiled)

@@ -33,8 +33,7 @@ SEQUENCES_AND_STATES = {"return_sequences": True, "return_state": True}
 
 @pytest.mark.parametrize(
     "merge_mode, kwargs",
-    [("concat", {})]
-    + [(mode, SEQUENCES_AND_STATES) for mode in ("concat", "sum", "mul", "ave", None)],
+    [("concat", {})] + [(mode, SEQUENCES_AND_STATES) for mode in ("concat", "sum", "mul", "ave", None)],
     ids=["concat-last", "concat", "sum", "mul", "ave", "None"],
 )
 def test_matches_keras_bidirectional(merge_mode, kwargs):

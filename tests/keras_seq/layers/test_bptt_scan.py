@@ -38,9 +38,7 @@ def gradients(layer, x, mask, training, initial_state=None):
 @pytest.mark.parametrize("mask", [None, MASK], ids=["no-mask", "mask"])
 @pytest.mark.parametrize("kind", list(LAYERS))
 def test_training_gradients_equal_autodiff_of_the_loop(kind, mask, return_sequences, go_backwards):
-    layer = LAYERS[kind](
-        return_sequences=return_sequences, return_state=True, go_backwards=go_backwards
-    )
+    layer = LAYERS[kind](return_sequences=return_sequences, return_state=True, go_backwards=go_backwards)
     layer(X)
     x = tf.constant(X)
     assert layer.uses_bptt_scan(True) and not layer.uses_bptt_scan(False)

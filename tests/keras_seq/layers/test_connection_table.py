@@ -71,8 +71,7 @@ def test_a_map_ignores_the_input_maps_its_column_does_not_mark():
 def test_all_true_table_is_an_ordinary_conv2d():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
-    sparse = ConnectionTableConv2D(4, 3, np.ones((3, 4), bool), strides=2, padding="same",
-                                   activation="tanh")
+    sparse = ConnectionTableConv2D(4, 3, np.ones((3, 4), bool), strides=2, padding="same", activation="tanh")
     dense = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="tanh")
     sparse.build(x.shape)
     dense.build(x.shape)
@@ -87,8 +86,7 @@ def test_int_padding_adds_zeros_on_each_side():
     padded.build(x.shape)
     plain.build((None, 9, 9, 2))
     plain.set_weights(padded.get_weights())
-    np.testing.assert_allclose(padded(x), plain(np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)])),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(padded(x), plain(np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)])), rtol=1e-6, atol=1e-6)
 
 
 def test_training_moves_only_connected_weights_and_reduces_the_loss():

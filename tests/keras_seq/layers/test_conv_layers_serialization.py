@@ -15,18 +15,20 @@ from keras_seq.layers import (
 
 LAYERS = {
     "fixed_named": (lambda: FixedConv2D("sharpen", strides=2, padding=1), (9, 9, 2)),
-    "fixed_given": (lambda: FixedConv2D([[0, 1], [1, -2]], strides=(2, 1), padding=(1, 0)),
-                    (6, 6, 1)),
+    "fixed_given": (lambda: FixedConv2D([[0, 1], [1, -2]], strides=(2, 1), padding=(1, 0)), (6, 6, 1)),
     "connection_table": (
-        lambda: ConnectionTableConv2D(16, 5, LENET_C3_TABLE, activation=scaled_tanh,
-                                      bias_initializer="random_normal", padding="same"),
+        lambda: ConnectionTableConv2D(
+            16, 5, LENET_C3_TABLE, activation=scaled_tanh, bias_initializer="random_normal", padding="same"
+        ),
         (10, 10, 6),
     ),
-    "subsampling": (lambda: Subsampling2D(2, activation=scaled_tanh,
-                                          coefficient_initializer="random_normal",
-                                          bias_initializer="random_normal"), (8, 8, 3)),
-    "bottleneck": (lambda: Bottleneck1x1(4, activation="elu", bias_initializer="random_normal"),
-                   (5, 5, 8)),
+    "subsampling": (
+        lambda: Subsampling2D(
+            2, activation=scaled_tanh, coefficient_initializer="random_normal", bias_initializer="random_normal"
+        ),
+        (8, 8, 3),
+    ),
+    "bottleneck": (lambda: Bottleneck1x1(4, activation="elu", bias_initializer="random_normal"), (5, 5, 8)),
     "bottleneck_linear": (lambda: Bottleneck1x1(4, activation=None, allow_linear=True), (5, 5, 8)),
 }
 

@@ -7,15 +7,15 @@ from keras_seq.layers.filter_bank import named_kernel
 
 def test_bank_holds_the_lecture_kernels():
     bank = filter_bank()
-    assert set(bank) == set(KERNEL_NAMES) == {
-        "identity", "edge_diagonal", "laplacian", "laplacian_diagonal", "sharpen", "box_blur"
-    }
+    assert (
+        set(bank)
+        == set(KERNEL_NAMES)
+        == {"identity", "edge_diagonal", "laplacian", "laplacian_diagonal", "sharpen", "box_blur"}
+    )
     np.testing.assert_array_equal(bank["identity"], [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
     np.testing.assert_array_equal(bank["edge_diagonal"], [[1, 0, -1], [0, 0, 0], [-1, 0, 1]])
     np.testing.assert_array_equal(bank["laplacian"], [[0, 1, 0], [1, -4, 1], [0, 1, 0]])
-    np.testing.assert_array_equal(
-        bank["laplacian_diagonal"], [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]
-    )
+    np.testing.assert_array_equal(bank["laplacian_diagonal"], [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
     np.testing.assert_array_equal(bank["sharpen"], [[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
     np.testing.assert_allclose(bank["box_blur"], np.full((3, 3), 1 / 9), rtol=1e-6)
     assert bank["box_blur"].sum() == pytest.approx(1.0, abs=1e-6)  # normalised

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from keras_seq.layers import FixedConv2D, filter_bank
+from keras_seq.layers import FixedConv2D
 
 # The lecture's 6x6 image.
 IMAGE = np.array(
@@ -76,7 +76,10 @@ def test_matches_scipy_cross_correlation_for_paddings_0_to_2_and_strides_1_to_3(
                     padded = np.pad(images[n, :, :, c], padding)
                     reference = correlate2d(padded, kernel, mode="valid")[::stride, ::stride]
                     np.testing.assert_allclose(
-                        result[n, :, :, c], reference, rtol=1e-5, atol=1e-5,
+                        result[n, :, :, c],
+                        reference,
+                        rtol=1e-5,
+                        atol=1e-5,
                         err_msg=f"padding={padding} stride={stride}",
                     )
 
@@ -90,8 +93,7 @@ def test_same_padding_with_stride_gives_ceil_n_over_s_outputs():
     result = apply(FixedConv2D(kernel, strides=2, padding="same"), image)
     assert result.shape == (5, 5)
     padded = np.pad(image, [(0, 1), (1, 1)])  # rows: 8 + 3 - 10 = 1 zero; cols: 8 + 3 - 9 = 2
-    np.testing.assert_allclose(result, correlate2d(padded, kernel, mode="valid")[::2, ::2],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result, correlate2d(padded, kernel, mode="valid")[::2, ::2], rtol=1e-5, atol=1e-5)
 
 
 def test_each_channel_is_filtered_on_its_own():
@@ -113,8 +115,9 @@ def test_named_kernels_do_what_they_say():
 
 
 def test_has_no_trainable_weights_and_is_unchanged_by_training():
-    model = keras.Sequential([keras.Input((6, 6, 1)), FixedConv2D("laplacian"), keras.layers.Flatten(),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), FixedConv2D("laplacian"), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
     assert model.layers[0].trainable_weights == []
     model.compile("sgd", "mse")
     model.fit(np.random.rand(8, 6, 6, 1), np.random.rand(8, 1), epochs=1, verbose=0)

@@ -33,6 +33,4 @@ def test_pooling_matches_a_numpy_reference_per_channel():
     x = rng.normal(size=(2, 6, 8, 3)).astype(np.float32)
     blocks = x.reshape(2, 3, 2, 4, 2, 3)
     np.testing.assert_allclose(keras.layers.MaxPooling2D(2)(x), blocks.max(axis=(2, 4)))
-    np.testing.assert_allclose(
-        keras.layers.AveragePooling2D(2)(x), blocks.mean(axis=(2, 4)), rtol=1e-6, atol=1e-6
-    )
+    np.testing.assert_allclose(keras.layers.AveragePooling2D(2)(x), blocks.mean(axis=(2, 4)), rtol=1e-6, atol=1e-6)

@@ -20,7 +20,7 @@ def test_wiring_is_h_t_l_from_h_t_l_minus_1():
     out = np.asarray(deep(X))
     assert [layer.return_sequences for layer in deep.layers] == [True, True, False]
     h_below = X
-    for level, layer in enumerate(deep.layers, start=1):
+    for layer in deep.layers:
         w, w_h, b = layer.get_weights()
         assert w.shape[0] == h_below.shape[-1]  # reads the layer below
         h = np.zeros((3, w.shape[1]), "float32")

@@ -26,8 +26,7 @@ def test_lenet_s2_and_s4_parameter_counts():
 
 def test_defaults_are_plain_average_pooling():
     x = np.random.default_rng(1).normal(size=(1, 7, 7, 2)).astype(np.float32)
-    np.testing.assert_allclose(Subsampling2D(2)(x), keras.layers.AveragePooling2D(2)(x),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(Subsampling2D(2)(x), keras.layers.AveragePooling2D(2)(x), rtol=1e-6, atol=1e-6)
 
 
 def test_gradients_reach_the_coefficient_and_the_bias():

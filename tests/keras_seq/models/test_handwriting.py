@@ -1,11 +1,14 @@
 """handwriting: a CNN per letter, a bidirectional LSTM, a softmax per step, padding masked."""
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
 
 from keras_seq.datasets import ocr_words
 from keras_seq.models import handwriting
+from keras_seq.models.handwriting import letters_in_batch
 
 SMALL = {"units": 8, "filters": (4, 8), "features": 16, "dropout": 0.0}
 
@@ -50,11 +53,55 @@ def test_a_letter_with_ink_is_never_taken_for_padding():
 
 
 def test_no_layers_that_block_tflite_builtins():
-    """Plain layers only: no TimeDistributed (vectorised map) and no 3-D pooling."""
+    """Plain layers only: 2-D convolutions on letters folded into the batch, no Conv3D,
+    no TimeDistributed (vectorised map) and no 3-D pooling."""
     model = handwriting(**SMALL)
     kinds = {type(layer).__name__ for layer in model.layers}
-    assert "TimeDistributed" not in kinds and "MaxPooling3D" not in kinds
-    assert {"Conv3D", "Masking", "Bidirectional"} <= kinds
+    assert not kinds & {"TimeDistributed", "MaxPooling3D", "Conv3D"}
+    assert {"LettersToBatch", "Conv2D", "LettersFromBatch", "Masking", "Bidirectional"} <= kinds
+
+
+def test_folding_letters_into_the_batch_keeps_each_letter_apart(words):
+    """Changing one letter changes the CNN features of that letter only."""
+    model = handwriting(**SMALL)
+    features = keras.Model(model.input, model.get_layer("letters_from_batch").output)
+    x, _, _ = words.padded()
+    before = np.asarray(features(x))
+    x[3, 2] = 1.0 - x[3, 2]
+    after = np.asarray(features(x))
+    changed = np.abs(after - before).max(axis=-1) > 0
+    assert changed[3, 2] and changed.sum() == 1
+
+
+def conv3d_form(units, filters, features, dropout):
+    """The model as it was built before letters were folded into the batch (Conv3D per letter)."""
+    layers = keras.layers
+    words = keras.Input(shape=(None, 16, 8, 1), name="letters")
+    x = words
+    for block, channels in enumerate(filters, start=1):
+        x = layers.Conv3D(channels, (1, 3, 3), padding="same", activation="relu", name=f"conv{block}")(x)
+        x = layers.Conv3D(channels, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
+                          name=f"conv{block}_stride2")(x)
+    x = layers.Reshape((-1, 4 * 2 * filters[1]), name="flatten_letters")(x)
+    x = layers.Dense(features, activation="relu", name="letter_features")(x)
+    return importlib.import_module("keras_seq.models.handwriting")._reader(words, x, units, dropout)
+
+
+def test_an_old_conv3d_model_loads_and_converts_to_the_same_outputs(tmp_path, words):
+    old = conv3d_form(units=8, filters=(4, 8), features=16, dropout=0.2)
+    old.save(tmp_path / "old.keras")
+    loaded = keras.models.load_model(tmp_path / "old.keras", safe_mode=True)
+    x, _, mask = words.padded()
+    new = letters_in_batch(loaded)
+    assert "Conv3D" not in {type(layer).__name__ for layer in new.layers}
+    np.testing.assert_allclose(np.asarray(new(x))[mask], np.asarray(old(x))[mask], atol=1e-5)
+    assert letters_in_batch(new) is new
+
+
+def test_letters_in_batch_refuses_other_models():
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="other")
+    with pytest.raises(ValueError, match="not a keras_seq handwriting model"):
+        letters_in_batch(other)
 
 
 def test_saves_and_loads_in_safe_mode(tmp_path, words):

@@ -1,0 +1,165 @@
+"""Write the web demo's self-contained static site: page, LiteRT.js, models and held-out words.
+
+The site runs the exported ``.tflite`` files in the browser with LiteRT.js
+(npm ``@litertjs/core``, pinned in ``web_static/package-lock.json``). Every
+file the page loads is in the site folder, so nothing is fetched from the
+network when the page runs:
+
+    index.html, style.css, *.js      the page (web_static/)
+    litert/                          LiteRT.js and its WebAssembly (from node_modules)
+    models/digits_float32.tflite     the digit model, batch 1
+    models/digits_int8.tflite        the same, full int8 (float32 input and output)
+    models/handwriting.tflite        the word model, batch 1, fixed length L
+    words.json                       held-out words: text and 16x8 letter bits
+    config.json                      file names, L, occlusion settings
+
+LiteRT.js runs static shapes only, so the word model is exported at one
+length L (the longest word): a shorter word is padded with all-zero letters,
+which the model masks, so its letters read as they would alone.
+
+Example:
+    >>> paths = build_site("out/web", digit_model, word_model, x_train[:200], held_out)
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+
+STATIC = pathlib.Path(__file__).with_name("web_static")
+PAGE_FILES = ("index.html", "style.css", "app.js", "runtime.js", "preprocess.js", "occlusion.js",
+              "digit_panel.js", "word_panel.js")
+# (file in node_modules, where the page loads it); both WebAssembly builds:
+# relaxed-SIMD browsers load the first, older ones the "compat" build.
+LITERT_FILES = (
+    ("@litertjs/core/dist/index.js", "litert/core/index.js"),
+    ("@litertjs/wasm-utils/dist/index.js", "litert/wasm-utils/index.js"),
+    ("@litertjs/core/wasm/litert_wasm_internal.js", "litert/wasm/litert_wasm_internal.js"),
+    ("@litertjs/core/wasm/litert_wasm_internal.wasm", "litert/wasm/litert_wasm_internal.wasm"),
+    ("@litertjs/core/wasm/litert_wasm_compat_internal.js", "litert/wasm/litert_wasm_compat_internal.js"),
+    ("@litertjs/core/wasm/litert_wasm_compat_internal.wasm", "litert/wasm/litert_wasm_compat_internal.wasm"),
+)
+DIGIT_OCCLUSION = {"patch": 6, "stride": 2, "fill": 0.0}   # as demos/occlusion.py draws it
+WORD_OCCLUSION = {"patch": 4, "stride": 4}
+WORD_COUNT = 200
+
+
+def node_modules(cache):
+    """The ``node_modules`` folder holding the pinned LiteRT.js; ``npm ci`` installs it when missing.
+
+    It is installed beside ``web_static/package.json`` when that folder is
+    writable (a source checkout), else in ``cache``.
+
+    Raises:
+        OSError: npm is not installed, or ``npm ci`` failed (its last lines are quoted).
+    """
+    for folder in (STATIC, pathlib.Path(cache)):
+        if all((folder / "node_modules" / source).is_file() for source, _ in LITERT_FILES):
+            return folder / "node_modules"
+    folder = STATIC if os.access(STATIC, os.W_OK) else pathlib.Path(cache)
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise OSError(
+            "the web demo needs Node.js and npm to install LiteRT.js (npm @litertjs/core, pinned in "
+            f"{STATIC / 'package-lock.json'}); neither node nor npm is on PATH. Install Node.js "
+            "(e.g. apt-get install nodejs npm) and run the command again"
+        )
+    if folder != STATIC:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(STATIC / name, folder / name)
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=folder,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+        raise OSError(f"npm ci in {folder} failed (exit {done.returncode}):\n{tail}")
+    return folder / "node_modules"
+
+
+def letter_hex(image):
+    """A 16x8 0/1 letter as 32 hex digits (row-major, four pixels per digit, first pixel highest)."""
+    bits = (np.asarray(image).reshape(-1) > 0).astype(np.uint8).reshape(-1, 4)
+    return "".join("0123456789abcdef"[int(d)] for d in bits @ np.array([8, 4, 2, 1]))
+
+
+def export_models(digit_model, word_model, representative_digits, folder, max_length):
+    """Write the three ``.tflite`` files into ``folder``; return their paths by name."""
+    from keras_seq import export
+    from keras_seq.atomic_files import write_bytes
+    from keras_seq.models.handwriting import letters_in_batch
+
+    folder = pathlib.Path(folder)
+    files = {
+        "digits_float32": export.to_tflite(digit_model, batch_size=1),
+        "digits_int8": export.to_tflite(digit_model, quantization="int8", batch_size=1,
+                                        representative_data=np.asarray(representative_digits, np.float32)),
+        # LiteRT.js runs static shapes and no fused LSTM: the default loop lowering at one length.
+        "handwriting": export.to_tflite(letters_in_batch(word_model), batch_size=1, max_length=max_length),
+    }
+    return {name: write_bytes(data, folder / f"{name}.tflite") for name, data in files.items()}
+
+
+def shipped_words(words, count):
+    """The first ``count`` words of ``words`` with different transcriptions (the page's word list)."""
+    from keras_seq.demos.handwriting import distinct_words
+
+    return words.subset(np.asarray(distinct_words(words.texts, count), dtype=int))
+
+
+def build_site(folder, digit_model, word_model, representative_digits, words, max_length=None,
+               word_count=WORD_COUNT, cache=None):
+    """Write the whole site into ``folder`` (created if needed) and return its files by name.
+
+    Args:
+        folder: the site folder (``OUT/web``).
+        digit_model: a Keras digit classifier (N, 28, 28, 1) -> (N, 10).
+        word_model: a Keras handwriting model (N, T, 16, 8, 1) -> (N, T, 26),
+            either form (see :func:`keras_seq.models.handwriting.letters_in_batch`).
+        representative_digits: (N, 28, 28, 1) float32 digits to calibrate int8.
+        words: held-out :class:`keras_seq.datasets.ocr_words.Words`; the first
+            ``word_count`` with different transcriptions are shipped
+            (:func:`shipped_words`).
+        max_length: the word model's fixed length (default: the longest word of ``words``).
+        cache: where ``npm ci`` may install LiteRT.js when the package folder
+            is read-only (default: ``folder/../web-npm``).
+    """
+    from keras_seq.arguments import positive_int
+    from keras_seq.atomic_files import write_bytes, write_json
+
+    import PIL
+
+    word_count = positive_int(word_count, "word_count")
+    if len(words) == 0:
+        raise ValueError("words is empty; the handwriting panel needs at least one held-out word")
+    words = shipped_words(words, word_count)
+    longest = int(words.lengths.max())
+    max_length = longest if max_length is None else positive_int(max_length, "max_length")
+    if max_length < longest:
+        raise ValueError(f"max_length={max_length} is not allowed; expected >= {longest} (the longest word)")
+    folder = pathlib.Path(folder)
+    modules = node_modules(cache or folder.parent / "web-npm")
+    paths = {}
+    for name in PAGE_FILES:
+        paths[name] = write_bytes((STATIC / name).read_bytes(), folder / name)
+    for source, target in LITERT_FILES:
+        paths[target] = write_bytes((modules / source).read_bytes(), folder / target)
+    models = export_models(digit_model, word_model, representative_digits, folder / "models", max_length)
+    paths.update(models)
+    shipped = [{"text": str(text), "letters": [letter_hex(letter) for letter in images]}
+               for text, images in zip(words.texts, words.images)]
+    paths["words"] = write_bytes(json.dumps(shipped, separators=(",", ":")).encode(), folder / "words.json")
+    config = {
+        "models": {name: f"./models/{path.name}" for name, path in models.items()},
+        "words": "./words.json",
+        "maxLength": max_length,
+        # Pillow 13 runs Lanczos's vertical pass first when the height shrinks
+        # much more than the width; the page follows the Pillow installed here.
+        "pillowVerticalFirst": int(PIL.__version__.split(".")[0]) >= 13,
+        "occlusion": DIGIT_OCCLUSION,
+        "wordOcclusion": WORD_OCCLUSION,
+    }
+    paths["config"] = write_json(config, folder / "config.json")
+    return paths

@@ -1,0 +1,59 @@
+// The page: loads LiteRT.js and the exported models from this site, wires the
+// digit and handwriting panels, and exposes `window.kerasSeqDemo` for tests:
+//   ready            resolves once every model is compiled and the first word is read;
+//                    modelsMs / readyMs: those two moments, in ms since navigation
+//   digit.input()    the page's own 28x28 input of the current drawing
+//   digit.last       input, probabilities, prediction, occlusion map, precision, latency
+//   word.last        the word read last: predicted letters and probabilities
+//   canvasPNG()      the drawing as a PNG data URL (what `keras-seq infer` would read)
+//   runModel(url, values)  any .tflite file of this site on one float32 input
+
+import { EdgeModel } from './runtime.js';
+import { DigitPanel } from './digit_panel.js';
+import { WordPanel } from './word_panel.js';
+
+async function fetchJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function start() {
+  const status = document.querySelector('[data-testid="status"]');
+  const config = await fetchJson('./config.json');
+  const [float32, int8, wordModel, words] = await Promise.all([
+    EdgeModel.load(config.models.digits_float32),
+    EdgeModel.load(config.models.digits_int8),
+    EdgeModel.load(config.models.handwriting),
+    fetchJson(config.words),
+  ]);
+  const modelsMs = performance.now();   // since navigation: LiteRT.js and every model compiled
+  const digit = new DigitPanel(document.querySelector('#digit-panel'), { float32, int8 }, config);
+  const word = new WordPanel(document.querySelector('#word-panel'), wordModel, words, config);
+  await word.show(0);
+  const sinceNavigation = performance.now();
+  status.textContent = `LiteRT.js and the models ready ${modelsMs.toFixed(0)} ms after navigation, `
+    + `first word read and explained at ${sinceNavigation.toFixed(0)} ms; everything runs on this device`;
+  status.dataset.state = 'ready';
+  const models = new Map();
+  return {
+    modelsMs,
+    readyMs: sinceNavigation,
+    config,
+    digit,
+    word,
+    canvasPNG: () => digit.canvas.toDataURL('image/png'),
+    async runModel(url, values) {
+      if (!models.has(url)) models.set(url, await EdgeModel.load(url));
+      return Array.from(await models.get(url).run(Float32Array.from(values)));
+    },
+  };
+}
+
+window.kerasSeqDemo = { ready: start().then((api) => Object.assign(window.kerasSeqDemo, api)) };
+window.kerasSeqDemo.ready.catch((error) => {
+  const status = document.querySelector('[data-testid="status"]');
+  status.textContent = `could not start: ${error.message}`;
+  status.dataset.state = 'error';
+  console.error(error);
+});

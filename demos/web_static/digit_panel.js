@@ -1,0 +1,182 @@
+// The digit panel: draw with mouse, pen or touch; the MNIST-style 28x28
+// input; the phone model's prediction, ten probability bars, latency; and
+// the occlusion map of the same file on the same input.
+
+import { greyLevels, mnistStyle, MNIST_SIZE } from './preprocess.js';
+import { occlusionMap } from './occlusion.js';
+
+const INK_WIDTH = 0.07;   // stroke width as a share of the canvas side
+
+export class DigitPanel {
+  constructor(root, models, config) {
+    this.models = models;              // {float32: EdgeModel, int8: EdgeModel}
+    this.config = config;
+    this.precision = 'float32';
+    this.canvas = root.querySelector('[data-testid="digit-canvas"]');
+    this.context = this.canvas.getContext('2d', { willReadFrequently: true });
+    this.inputView = root.querySelector('[data-testid="digit-input"]');
+    this.occlusionView = root.querySelector('[data-testid="digit-occlusion"]');
+    this.prediction = root.querySelector('[data-testid="digit-prediction"]');
+    this.latency = root.querySelector('[data-testid="digit-latency"]');
+    this.bars = root.querySelector('[data-testid="digit-probabilities"]');
+    this.last = null;
+    this.queue = Promise.resolve();
+    this.buildBars();
+    this.clear();
+    this.listen(root);
+  }
+
+  buildBars() {
+    this.bars.replaceChildren();
+    this.barFills = [];
+    for (let digit = 0; digit < 10; digit++) {
+      const row = document.createElement('div');
+      row.className = 'bar';
+      row.dataset.digit = String(digit);
+      row.innerHTML = `<span class="bar-label">${digit}</span><span class="bar-track"><span class="bar-fill"></span></span><span class="bar-value"></span>`;
+      this.bars.append(row);
+      this.barFills.push(row);
+    }
+  }
+
+  listen(root) {
+    let drawing = false;
+    const point = (event) => {
+      const box = this.canvas.getBoundingClientRect();
+      return [(event.clientX - box.left) * this.canvas.width / box.width,
+              (event.clientY - box.top) * this.canvas.height / box.height];
+    };
+    this.canvas.addEventListener('pointerdown', (event) => {
+      drawing = true;
+      this.canvas.setPointerCapture(event.pointerId);
+      const [x, y] = point(event);
+      this.context.beginPath();
+      this.context.moveTo(x, y);
+      this.context.lineTo(x, y);
+      this.context.stroke();
+      event.preventDefault();
+    });
+    this.canvas.addEventListener('pointermove', (event) => {
+      if (!drawing) return;
+      const [x, y] = point(event);
+      this.context.lineTo(x, y);
+      this.context.stroke();
+      event.preventDefault();
+    });
+    const finish = (event) => {
+      if (!drawing) return;
+      drawing = false;
+      if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
+      this.update();
+    };
+    this.canvas.addEventListener('pointerup', finish);
+    this.canvas.addEventListener('pointercancel', finish);
+    root.querySelector('[data-testid="digit-clear"]').addEventListener('click', () => this.clear());
+    root.querySelector('[data-testid="digit-precision"]').addEventListener('change', (event) => {
+      this.precision = event.target.value;
+      this.update();
+    });
+  }
+
+  clear() {
+    const c = this.context;
+    c.fillStyle = '#ffffff';
+    c.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    c.strokeStyle = '#000000';
+    c.lineWidth = INK_WIDTH * this.canvas.width;
+    c.lineCap = 'round';
+    c.lineJoin = 'round';
+    this.last = null;
+    this.prediction.textContent = '';
+    this.latency.textContent = 'draw a digit';
+    for (const row of this.barFills) this.showBar(row, null);
+    this.inputView.getContext('2d').clearRect(0, 0, this.inputView.width, this.inputView.height);
+    this.occlusionView.getContext('2d').clearRect(0, 0, this.occlusionView.width, this.occlusionView.height);
+    this.canvas.dataset.state = 'blank';
+  }
+
+  showBar(row, probability) {
+    row.dataset.probability = probability === null ? '' : String(probability);
+    row.querySelector('.bar-fill').style.width = probability === null ? '0%' : `${(100 * probability).toFixed(1)}%`;
+    row.querySelector('.bar-value').textContent = probability === null ? '' : `${(100 * probability).toFixed(1)}%`;
+  }
+
+  /** The 28x28 input of the drawing as `keras-seq infer` makes it from a PNG, or null when blank. */
+  input() {
+    const { width, height } = this.canvas;
+    const pixels = this.context.getImageData(0, 0, width, height).data;
+    return mnistStyle(greyLevels(pixels, width, height), width, height, this.config.pillowVerticalFirst);
+  }
+
+  /** Predict (and explain) the current drawing; calls run one after the other. */
+  update() {
+    this.queue = this.queue.then(() => this.predict()).catch((error) => {
+      this.latency.textContent = `error: ${error.message}`;
+      console.error(error);
+    });
+    return this.queue;
+  }
+
+  async predict() {
+    this.canvas.dataset.state = 'busy';
+    const image = this.input();
+    if (image === null) {
+      this.clear();
+      return;
+    }
+    const model = this.models[this.precision];
+    const start = performance.now();
+    const probabilities = await model.run(image);
+    const latencyMs = performance.now() - start;
+    let best = 0;
+    for (let d = 1; d < 10; d++) if (probabilities[d] > probabilities[best]) best = d;
+    this.prediction.textContent = String(best);
+    probabilities.forEach((p, d) => this.showBar(this.barFills[d], p));
+    drawGrey(this.inputView, image, MNIST_SIZE, MNIST_SIZE);
+    const occlusionStart = performance.now();
+    let runs = 0;
+    const predict = (values) => { runs += 1; return model.run(values); };
+    const occlusion = await occlusionMap(predict, image, MNIST_SIZE, MNIST_SIZE, best, this.config.occlusion);
+    const occlusionMs = performance.now() - occlusionStart;
+    drawDiverging(this.occlusionView, occlusion, MNIST_SIZE, MNIST_SIZE);
+    this.latency.textContent = `${this.precision}: ${latencyMs.toFixed(1)} ms for this digit; `
+      + `occlusion ${runs} runs in ${occlusionMs.toFixed(0)} ms (${(occlusionMs / runs).toFixed(2)} ms each)`;
+    this.last = { input: Array.from(image), probabilities: Array.from(probabilities), prediction: best,
+                  occlusion: Array.from(occlusion), precision: this.precision, latencyMs,
+                  occlusionMsPerRun: occlusionMs / runs };
+    this.canvas.dataset.state = 'done';
+  }
+}
+
+/** Draw grey levels in [0, 1] (white ink on black, as the model sees it). */
+export function drawGrey(canvas, values, height, width) {
+  const image = new ImageData(width, height);
+  values.forEach((v, i) => {
+    const level = Math.round(255 * Math.min(1, Math.max(0, v)));
+    image.data.set([level, level, level, 255], 4 * i);
+  });
+  paint(canvas, image);
+}
+
+/** Draw signed values: red where hiding the pixel lowers the probability, blue where it raises it. */
+export function drawDiverging(canvas, values, height, width) {
+  let peak = 1e-12;
+  for (const v of values) peak = Math.max(peak, Math.abs(v));
+  const image = new ImageData(width, height);
+  values.forEach((v, i) => {
+    const t = v / peak;
+    const rgb = t >= 0 ? [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))]
+                       : [Math.round(255 * (1 + t)), Math.round(255 * (1 + t)), 255];
+    image.data.set([...rgb, 255], 4 * i);
+  });
+  paint(canvas, image);
+}
+
+function paint(canvas, image) {
+  const scratch = new OffscreenCanvas(image.width, image.height);
+  scratch.getContext('2d').putImageData(image, 0, 0);
+  const context = canvas.getContext('2d');
+  context.imageSmoothingEnabled = false;
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(scratch, 0, 0, canvas.width, canvas.height);
+}

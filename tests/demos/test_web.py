@@ -1,0 +1,269 @@
+"""The web demo in a real browser: Debian's chromium driven by Playwright, LiteRT.js running our files.
+
+Skipped, with the reason, only where chromium, Playwright or node/npm (for
+LiteRT.js) are missing; ``.ci/run`` installs them.
+"""
+
+import base64
+import json
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+# Strokes for five digits, as fractions of the canvas: one polyline per stroke.
+DIGIT_STROKES = {
+    "1": [[(0.5, 0.15), (0.5, 0.85)]],
+    "7": [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]],
+    "0": [[(0.5, 0.15), (0.72, 0.3), (0.75, 0.6), (0.55, 0.85), (0.32, 0.72), (0.27, 0.4), (0.5, 0.15)]],
+    "4": [[(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.78, 0.6)]],
+    "3": [[(0.28, 0.2), (0.7, 0.22), (0.45, 0.48), (0.72, 0.65), (0.5, 0.86), (0.25, 0.78)]],
+}
+
+
+def _missing():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e .[test])"
+    if not pathlib.Path(CHROMIUM).is_file():
+        return "chromium is not installed (apt-get install -y chromium)"
+    from keras_seq.demos import web_site
+
+    installed = all((web_site.STATIC / "node_modules" / source).is_file() for source, _ in web_site.LITERT_FILES)
+    if not installed and not (shutil.which("npm") and shutil.which("node")):
+        return "LiteRT.js is not installed and node/npm are missing to install it (npm ci)"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+
+
+@pytest.fixture(scope="module")
+def word_data():
+    from keras_seq.datasets import ocr_words
+
+    train, test = ocr_words.load_words().split(0)
+    return train.subset(np.arange(200)), test
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, trained_cnn, mnist_small, word_data):
+    """The site built from a small trained digit CNN and a tiny word model trained for one epoch."""
+    import keras
+
+    from keras_seq.demos.handwriting import train_handwriting
+    from keras_seq.demos.web_site import build_site, shipped_words
+
+    keras.utils.set_random_seed(3)
+    train, test = word_data
+    x, y, _ = train.padded()
+    words = train_handwriting(x, y, epochs=2, model_options={"units": 16, "filters": (8, 8), "features": 16},
+                              verbose=0)
+    folder = tmp_path_factory.mktemp("web") / "web"
+    paths = build_site(folder, trained_cnn, words, mnist_small[0][:200], test, word_count=20)
+    return {"folder": folder, "paths": paths, "word_model": words, "test": shipped_words(test, 20),
+            "max_length": json.loads(paths["config"].read_text())["maxLength"]}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    from keras_seq.demos.web_server import SiteServer
+
+    with SiteServer(site["folder"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def page(browser, served):
+    """The demo page, every model compiled; records every URL it requests."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    yield page
+    page.close()
+
+
+def edge(site, name):
+    from keras_seq import export
+
+    return export.EdgeModel(site["paths"][name], verify=False)
+
+
+def draw(page, strokes):
+    """Draw with real mouse events (down, moves, up) and wait for the page's answer."""
+    page.get_by_test_id("digit-clear").click()
+    box = page.get_by_test_id("digit-canvas").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for t in np.linspace(0, 1, 8)[1:]:
+                page.mouse.move(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+        page.mouse.up()
+    page.wait_for_function("document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'")
+    return page.evaluate("window.kerasSeqDemo.digit.last")
+
+
+def test_drawn_digits_read_as_edge_model_reads_the_pages_own_input(page, site, tmp_path):
+    """Five drawn digits: the page's 28x28 input is what `keras-seq infer` makes of the canvas PNG,
+    and the page's prediction and probabilities are EdgeModel's on that input."""
+    from keras_seq.export.digit_image import load_digit_image
+
+    float32 = edge(site, "digits_float32")
+    read = []
+    for strokes in DIGIT_STROKES.values():
+        last = draw(page, strokes)
+        image = np.asarray(last["input"], np.float32).reshape(1, 28, 28, 1)
+        png = base64.b64decode(page.evaluate("window.kerasSeqDemo.canvasPNG()").split(",", 1)[1])
+        (tmp_path / "canvas.png").write_bytes(png)
+        np.testing.assert_array_equal(image[0], load_digit_image(tmp_path / "canvas.png"))
+        expected = float32.predict(image)[0]
+        np.testing.assert_allclose(last["probabilities"], expected, atol=1e-5)
+        assert page.get_by_test_id("digit-prediction").inner_text() == str(int(expected.argmax()))
+        bars = page.locator("[data-testid=digit-probabilities] [data-digit]")
+        assert bars.count() == 10
+        shown = [float(bars.nth(d).get_attribute("data-probability")) for d in range(10)]
+        np.testing.assert_allclose(shown, expected, atol=1e-5)
+        read.append(int(expected.argmax()))
+    assert len(set(read)) >= 2, f"five different drawings all read as {read}"
+    assert not page.errors
+
+
+def test_int8_switch_runs_the_int8_file(page, site):
+    float32_last = draw(page, DIGIT_STROKES["7"])
+    page.get_by_test_id("digit-precision").select_option("int8")
+    page.wait_for_function("window.kerasSeqDemo.digit.last && window.kerasSeqDemo.digit.last.precision === 'int8'")
+    last = page.evaluate("window.kerasSeqDemo.digit.last")
+    image = np.asarray(last["input"], np.float32).reshape(1, 28, 28, 1)
+    np.testing.assert_array_equal(last["input"], float32_last["input"])
+    int8 = edge(site, "digits_int8").predict(image)[0]
+    np.testing.assert_allclose(last["probabilities"], int8, atol=1e-5)
+    assert not np.allclose(last["probabilities"], float32_last["probabilities"], atol=1e-6)
+    page.get_by_test_id("digit-precision").select_option("float32")
+
+
+def test_occlusion_map_equals_python_occlusion_through_the_same_file(page, site):
+    from keras_seq.demos.occlusion import OcclusionSensitivity
+    from keras_seq.demos.web_site import DIGIT_OCCLUSION
+
+    last = draw(page, DIGIT_STROKES["4"])
+    image = np.asarray(last["input"], np.float32).reshape(1, 28, 28, 1)
+    python = OcclusionSensitivity(edge(site, "digits_float32").predict, **DIGIT_OCCLUSION)(
+        image, [last["prediction"]])[0]
+    page_map = np.asarray(last["occlusion"], np.float32).reshape(28, 28)
+    assert np.abs(python).max() > 1e-3  # a map with something in it
+    np.testing.assert_allclose(page_map, python, atol=1e-5)
+
+
+def test_word_panel_reads_20_held_out_words_as_python(page, site):
+    """Letters and probabilities equal EdgeModel's on the same file; the fixed-length, padded
+    export gives Keras's probabilities for each word alone."""
+    from keras_seq.datasets import ocr_words
+
+    words = edge(site, "handwriting")
+    test = site["test"]
+    x, _, mask = test.padded(maxlen=site["max_length"])
+    keras_alone = [np.asarray(site["word_model"](image[None, ..., None].astype(np.float32)))[0]
+                   for image in test.images]
+    assert page.locator("[data-testid=word-select] option").count() == 20
+    for i in range(20):
+        page.get_by_test_id("word-select").select_option(str(i))
+        page.wait_for_function(f"window.kerasSeqDemo.word.last && window.kerasSeqDemo.word.last.index === {i}"
+                               " && document.querySelector('[data-testid=word-select]').dataset.state === 'done'")
+        last = page.evaluate("window.kerasSeqDemo.word.last")
+        python = words.predict(x[i:i + 1])[0][mask[i]]
+        assert page.get_by_test_id("word-prediction").inner_text() == ocr_words.decode(python.argmax(-1))
+        np.testing.assert_allclose(np.reshape(last["probabilities"], python.shape), python, atol=1e-5)
+        np.testing.assert_allclose(python, keras_alone[i], atol=1e-4)
+        assert page.locator("[data-testid=word-saliency] canvas").count() == len(python)
+
+
+def test_nothing_is_fetched_from_another_host(page, served):
+    assert page.requested and all(url.startswith(served.url) or url.startswith("data:")
+                                  for url in page.requested), page.requested
+
+
+def test_screenshot_is_not_blank(page, tmp_path):
+    from PIL import Image
+
+    draw(page, DIGIT_STROKES["3"])
+    path = tmp_path / "web_page.png"
+    page.screenshot(path=str(path), full_page=True)
+    pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+    assert pixels.shape[0] > 400 and pixels.shape[1] > 400
+    assert pixels.std() > 20 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
+def test_works_on_a_phone_sized_screen(browser, served):
+    """375 px wide, touch: nothing wider than the screen, and a finger-drawn digit is read."""
+    context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(served.url)
+    phone.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    box = phone.get_by_test_id("digit-canvas").bounding_box()
+    assert box["width"] <= 375 and box["width"] >= 200
+    # a finger stroke: real touch events through the DevTools protocol
+    touch = context.new_cdp_session(phone)
+    x = box["x"] + 0.5 * box["width"]
+    ys = [box["y"] + f * box["height"] for f in np.linspace(0.15, 0.85, 12)]
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
+    for y in ys[1:]:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    phone.wait_for_function("document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'")
+    assert phone.get_by_test_id("digit-prediction").inner_text().isdigit()
+    context.close()
+
+
+def _family_models():
+    import keras
+
+    from keras_seq.layers.elman import Elman
+    from keras_seq.models import digits_rnn, handwriting, lenet5
+
+    rows = keras.Input((28, 28))
+    elman = keras.Model(rows, keras.layers.Dense(10, activation="softmax")(Elman(8)(rows)), name="elman_rows")
+    return {
+        "lenet5_faithful": (lenet5("faithful"), (1, 28, 28, 1)),
+        "lenet5_modern": (lenet5("modern"), (1, 28, 28, 1)),
+        "digits_rnn": (digits_rnn(units=8), (1, 28, 28, 1)),
+        "elman_rows": (elman, (1, 28, 28)),
+        "handwriting": (handwriting(units=8, filters=(4, 8), features=16), (1, 6, 16, 8, 1)),
+    }
+
+
+def test_every_model_family_runs_in_litertjs_as_in_python(page, site, served):
+    """Each model builder's export, run by LiteRT.js in the page and by LiteRT in Python, on the same input."""
+    from keras_seq import export
+    from keras_seq.atomic_files import write_bytes
+
+    rng = np.random.default_rng(0)
+    for name, (model, shape) in _family_models().items():
+        data = export.to_tflite(model, batch_size=1, max_length=6 if name == "handwriting" else None)
+        write_bytes(data, site["folder"] / "models" / f"parity_{name}.tflite")
+        x = (rng.random(shape) > 0.6).astype(np.float32)
+        python = export.EdgeModel(data, verify=False).predict(x)
+        browser = page.evaluate("([url, values]) => window.kerasSeqDemo.runModel(url, values)",
+                                [f"./models/parity_{name}.tflite", x.ravel().tolist()])
+        np.testing.assert_allclose(np.reshape(browser, python.shape), python, atol=1e-5, err_msg=name)
