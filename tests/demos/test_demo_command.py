@@ -120,4 +120,4 @@ def test_module_entry_point_takes_verbose(tmp_path, capsys):
     from keras_seq.demos.command import main_for
 
     assert main_for("gradient-flow", ["--epochs", "2", "--verbose", "--out", str(tmp_path)]) == 2
-    assert "--epochs and --model apply to digits and handwriting only" in capsys.readouterr().err
+    assert "--epochs and --model apply to digits and handwriting and words only" in capsys.readouterr().err
