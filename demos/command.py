@@ -16,8 +16,9 @@ DEMOS = {
     "filters": ("keras_seq.demos.filters", "the named filter bank with padding and stride variants"),
     "gradient-flow": ("keras_seq.demos.gradient_flow", "||dL/dh_t|| over time for Elman vs LSTM, with clipping"),
     "web": ("keras_seq.demos.web", "the .tflite files in a browser page with LiteRT.js: draw a digit, read a word"),
+    "words": ("keras_seq.demos.words", "CNN+BiLSTM+CTC reads word images on device; columns behind each letter"),
 }
-TRAINED = ("digits", "handwriting")
+TRAINED = ("digits", "handwriting", "words")
 
 
 def add_arguments(parser, name=None):

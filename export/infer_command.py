@@ -33,19 +33,20 @@ def _probabilities(values, what):
 
 
 def _infer(args):
-    import os
     import pathlib
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
 
     from keras_seq.export import bundled_inputs
     from keras_seq.export.digit_image import load_digit_image
+    from keras_seq.export import word_image
     from keras_seq.export.edge_model import EdgeModel
     from keras_seq.export.errors import ModelFileError
 
     edge = EdgeModel(args.model)
     what = f"TFLite model {args.model!r}"
+    if word_image.is_word_reader(edge.input_shape):
+        return word_image.infer(edge, args.input)
     kind = bundled_inputs.input_kind(edge.input_shape)
     index = None if pathlib.Path(args.input).is_file() else _word_index(args.input)
     if kind == bundled_inputs.DIGITS:

@@ -14,10 +14,11 @@ its folder: a second run into it while the first is alive is refused
 
 import sys
 
-TASKS = ("digits", "handwriting")
+TASKS = ("digits", "handwriting", "words")
 DEFAULTS = {  # task: (epochs, batch size)
     "digits": (10, 128),
     "handwriting": (20, 32),
+    "words": (20, 32),
 }
 
 
@@ -47,6 +48,10 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.task == "words":
+        from keras_seq.training.words_command import run_words
+
+        return run_words(args, DEFAULTS["words"])
     options = _check(args)
     # The strategy first: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
     from keras_seq.training import distribute, run_lock

@@ -1,0 +1,176 @@
+"""Word reader (CNN + BiLSTM + CTC) per held-out fold: CER and word accuracy for Keras, float32 and int8 .tflite.
+
+For each fold K it uses the run folder ``RUNS/foldK`` of
+``keras-seq train words --test-fold K --out RUNS/foldK`` (training it first
+when ``model.keras`` is missing), then reads the fold's real word strips and
+500 synthetic strings of its letters with:
+
+- Keras (each batch padded, the column mask inside the model);
+- the float32 ``.tflite`` at the fixed width of 256 columns with the mask
+  (the recurrence as a loop: what every LiteRT runtime loads);
+- the int8 ``.tflite`` (weights and activations int8, calibrated on 200
+  training strips), whose LSTMs must be TFLite's fused LSTM op (the int8
+  calibrator cannot run loops); the fused op has no mask, so this file has a
+  dynamic width and runs each word at its own width.
+
+CER = total edit distance / total characters; word accuracy = share read
+exactly; greedy and beam (width 8) decoding. Latency per word: the median
+over 3 repeats of the median time to read 40 real words one by one
+(run + beam decoding); the .tflite files with one interpreter thread, Keras
+as a ``tf.function`` traced once for any width. Targets (issue 15): CER <= 4 % and
+word accuracy >= 85 % on the real strips, int8 within 0.5 points of float32.
+
+    nice python benchmarks/word_reader.py --runs runs --folds 0 1 2 --epochs 20
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_seq.datasets import word_strips  # noqa: E402
+from keras_seq.export import EdgeModel, to_tflite, word_image  # noqa: E402
+from keras_seq.models import ctc  # noqa: E402
+from keras_seq.models.word_reader import fixed_width_copy  # noqa: E402
+from keras_seq.training import words  # noqa: E402
+
+CALIBRATION_STRIPS = 200
+LATENCY_WORDS = 40
+REPEATS = 3
+
+
+def trained_model(runs, fold, epochs):
+    folder = pathlib.Path(runs) / f"fold{fold}"
+    if not (folder / "metrics.json").exists():
+        command = [sys.executable, "-m", "keras_seq", "train", "words", "--test-fold", str(fold),
+                   "--epochs", str(epochs), "--seed", str(fold), "--out", str(folder)]
+        print("training:", " ".join(command), flush=True)
+        subprocess.run(command, check=True)
+    return keras.saving.load_model(folder / "model.keras"), json.loads((folder / "metrics.json").read_text())
+
+
+def scores_of(readings, strips):
+    return words.reading_scores([r.text for r in readings], strips.texts)
+
+
+def tflite_scores(edge, strips):
+    """Greedy and beam scores of a ``.tflite`` file on :class:`Strips` (one run per strip)."""
+    probabilities = word_image.symbol_probabilities(edge, strips.images)
+    return {method: scores_of([ctc.decode_ctc(p[None], method=method)[0] for p in probabilities], strips)
+            for method in ctc.METHODS}
+
+
+def latency(read_one, strips):
+    """Median over REPEATS of the median seconds to read one word (LATENCY_WORDS words)."""
+    medians = []
+    for _ in range(REPEATS):
+        times = []
+        for strip in strips.images[:LATENCY_WORDS]:
+            started = time.perf_counter()
+            read_one(strip)
+            times.append(time.perf_counter() - started)
+        medians.append(statistics.median(times))
+    return statistics.median(medians)
+
+
+def int8_file(dynamic, data):
+    calibration = word_strips.synthetic_strips(data.train, CALIBRATION_STRIPS, seed=7)
+    samples = [word_strips.model_input([s])[0] for s in calibration.images]
+    try:
+        return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
+    except (ValueError, RuntimeError) as error:
+        return None, f"{type(error).__name__}: {error}"
+
+
+def run_fold(fold, args):
+    fixed, trained = trained_model(args.runs, fold, args.epochs)
+    dynamic = fixed_width_copy(fixed, None)
+    data = words.words_data(fold)
+    sets = {"real": data.test_real, "synthetic": data.test_synthetic}
+    if args.limit:
+        sets = {k: word_strips.Strips(v.images[:args.limit], v.texts[:args.limit]) for k, v in sets.items()}
+    result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
+    float32 = EdgeModel(to_tflite(fixed), verify=False, num_threads=1)
+    int8_bytes, int8_error = int8_file(dynamic, data)
+    int8 = EdgeModel(int8_bytes, verify=False, num_threads=1) if int8_bytes else None
+    result["float32_bytes"], result["int8_bytes"], result["int8_error"] = (
+        float32.size, len(int8_bytes) if int8_bytes else None, int8_error)
+    for kind, strips in sets.items():
+        for method in ctc.METHODS:
+            result[f"keras_{kind}_{method}"] = scores_of(words.read_strips(dynamic, strips, method), strips)
+        for runtime, edge in (("float32", float32), ("int8", int8)):
+            if edge is not None:
+                for method, scores in tflite_scores(edge, strips).items():
+                    result[f"{runtime}_{kind}_{method}"] = scores
+
+    forward = tf.function(lambda x: dynamic(x, training=False),
+                          input_signature=[tf.TensorSpec((1, word_strips.HEIGHT, None, 2))])
+
+    def keras_one(strip):  # one traced graph for every width
+        p = np.asarray(forward(word_strips.model_input([strip])))
+        return ctc.decode_ctc(p, method="beam")
+
+    result["latency_seconds"] = {"keras": latency(keras_one, data.test_real),
+                                 "float32": latency(lambda s: word_image.read_word(float32, s), data.test_real)}
+    if int8 is not None:
+        result["latency_seconds"]["int8"] = latency(lambda s: word_image.read_word(int8, s), data.test_real)
+    return result
+
+
+def percent(scores):
+    return f"{100 * scores['cer']:6.2f} {100 * scores['word_accuracy']:6.2f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", required=True, help="folder of the run folders fold0, fold1, ...")
+    parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=20, help="epochs for folds not trained yet")
+    parser.add_argument("--limit", type=int, default=None, help="read only the first N strips of each set (quick runs)")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    if len(args.folds) < 1:
+        parser.error("give at least one fold")
+    results = []
+    for fold in args.folds:
+        result = run_fold(fold, args)
+        results.append(result)
+        print(f"fold {fold} ({result['epochs']} epochs): CER % / word accuracy %", flush=True)
+        for runtime in ("keras", "float32", "int8"):
+            if f"{runtime}_real_greedy" not in result:
+                print(f"  {runtime:<8} not available: {result['int8_error']}")
+                continue
+            print(f"  {runtime:<8} real greedy {percent(result[f'{runtime}_real_greedy'])}  beam "
+                  f"{percent(result[f'{runtime}_real_beam'])} | synthetic greedy "
+                  f"{percent(result[f'{runtime}_synthetic_greedy'])}  beam "
+                  f"{percent(result[f'{runtime}_synthetic_beam'])} | "
+                  f"{1000 * result['latency_seconds'].get(runtime, float('nan')):.1f} ms/word")
+    print("mean over folds " + " ".join(map(str, args.folds)) + " (beam):")
+    for runtime in ("keras", "float32", "int8"):
+        for kind in ("real", "synthetic"):
+            key = f"{runtime}_{kind}_beam"
+            if all(key in r for r in results):
+                cer = statistics.mean(r[key]["cer"] for r in results)
+                accuracy = statistics.mean(r[key]["word_accuracy"] for r in results)
+                print(f"  {runtime:<8} {kind:<10} CER {100 * cer:6.2f} %  word accuracy {100 * accuracy:6.2f} %")
+    latencies = {k: statistics.median(r["latency_seconds"][k] for r in results if k in r["latency_seconds"])
+                 for k in ("keras", "float32", "int8") if any(k in r["latency_seconds"] for r in results)}
+    ratio = (f"; float32 .tflite / Keras = {latencies['float32'] / latencies['keras']:.2f}"
+             if "keras" in latencies else "")
+    print("latency per word (median): " + ", ".join(f"{k} {1000 * v:.1f} ms" for k, v in latencies.items()) + ratio)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Word reader: a CNN over the whole word image, a bidirectional LSTM over its columns, CTC outputs."""
+
+import keras
+
+from keras_seq import arguments
+from keras_seq.datasets.word_strips import HEIGHT
+from keras_seq.layers.bidirectional import Bidirectional
+from keras_seq.layers.bottleneck import Bottleneck1x1
+from keras_seq.layers.lstm import LSTM
+from keras_seq.models.ctc import ALPHABET
+
+COLUMNS_PER_STEP = 2
+
+
+def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, features=96, dropout=0.25):
+    """Build the reader for word strips (batch, 16, width, 2): pixels and a column mask.
+
+    Channel 0 holds the strip's pixels (ink 1, paper 0), channel 1 is 1 on
+    the word's columns and 0 on padding (see
+    :func:`keras_seq.datasets.word_strips.model_input`); strips have even
+    widths. Three 3x3 convolutions with ReLU, the first two followed by max
+    pooling ((2, 2), then (2, 1)), give a (4, width / 2) feature map; a 1x1
+    bottleneck condenses its channels, and each column of it becomes a
+    feature vector z_t (t = 1..T, T = width / 2). A bidirectional LSTM
+    reads z_1..z_T both ways and every step gets a distribution over the
+    CTC alphabet (blank and a-z):
+
+        y_hat_t = softmax(W_f h_t^(f) + W_b h_t^(b) + b)  over 27 symbols.
+
+    The column mask m_c is the largest input value in column c (1 on the
+    word, 0 on padding), and step t's mask the larger of m_2t, m_2t+1. Every
+    convolution's output is multiplied by the mask at its resolution, so
+    padding stays zero and a word reads the same at any padded width. The
+    features are multiplied by the step mask and it is appended to them, so
+    a ``Masking`` layer sees an all-zero vector exactly at padding, and the
+    backward LSTM starts at the word's last step. CTC
+    (Graves et al. 2006) trains it without letter positions: the loss is
+    ``-log sum_{paths -> text} prod_t y_hat_t(path_t)``; see
+    :mod:`keras_seq.models.ctc` for decoding.
+
+    Args:
+        width: fixed input width, or ``None`` for any width (the widths of a
+            batch may still differ under the mask).
+        units: LSTM state size per direction (int >= 1).
+        filters: channels of the three convolutions, three ints >= 1.
+        bottleneck: channels of the 1x1 bottleneck (int >= 1), or ``None``
+            to leave it out.
+        features: size of z_t (int >= 1).
+        dropout: dropout rate on z_t and on the LSTM outputs, in [0, 1).
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``word_reader``:
+        (batch, 16, width, 2) -> (batch, width / 2, 27) probabilities.
+        Its layer ``logits`` gives the scores before the softmax (what the
+        CTC loss takes).
+
+    Example:
+        >>> from keras_seq.datasets import word_strips
+        >>> model = word_reader()
+        >>> x = word_strips.model_input(strips)                    # (N, 16, W, 2)
+        >>> readings = decode_ctc(model.predict(x), method="beam")
+    """
+    if width is not None:
+        arguments.integer(width, "width", minimum=COLUMNS_PER_STEP)
+    units = arguments.positive_int(units, "units")
+    if not isinstance(filters, (tuple, list)) or len(filters) != 3:
+        arguments.refuse("filters", filters, "three ints >= 1")
+    filters = [arguments.positive_int(f, "filters") for f in filters]
+    bottleneck = arguments.positive_int(bottleneck, "bottleneck", allow_none=True)
+    features = arguments.positive_int(features, "features")
+    dropout = arguments.fraction(dropout, "dropout")
+    layers = keras.layers
+
+    strip = keras.Input(shape=(HEIGHT, width, 2), name="strip")
+    # The column mask m (batch, 1, width, 1): the largest input value of each
+    # column, over rows and both channels (1 on the word, 0 on padding).
+    m = layers.MaxPooling2D((HEIGHT, 1), name="column_max")(strip)  # (batch, 1, width, 2)
+    m = layers.Permute((1, 3, 2), name="channels_before_columns")(m)
+    m = layers.MaxPooling2D((1, 2), name="channel_max")(m)  # (batch, 1, 1, width)
+    columns = layers.Permute((1, 3, 2), name="column_mask")(m)  # (batch, 1, width, 1)
+    steps = layers.MaxPooling2D((1, COLUMNS_PER_STEP), name="step_columns")(columns)  # (batch, 1, T, 1)
+
+    # Each convolution's output is multiplied by the mask, so padding stays
+    # zero and the word's last columns see zeros beyond it at any padding.
+    x = layers.Conv2D(filters[0], 3, padding="same", activation="relu", name="conv1")(strip)
+    x = layers.Multiply(name="conv1_masked")([x, columns])
+    x = layers.MaxPooling2D((2, COLUMNS_PER_STEP), name="pool1")(x)
+    x = layers.Conv2D(filters[1], 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.Multiply(name="conv2_masked")([x, steps])
+    x = layers.MaxPooling2D((2, 1), name="pool2")(x)
+    x = layers.Conv2D(filters[2], 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Multiply(name="conv3_masked")([x, steps])
+    channels = filters[2]
+    if bottleneck is not None:
+        x = Bottleneck1x1(bottleneck, name="bottleneck")(x)
+        channels = bottleneck
+    x = layers.Permute((2, 1, 3), name="columns_first")(x)  # (batch, T, 4, C)
+    x = layers.Reshape((-1, (HEIGHT // 4) * channels), name="column_features")(x)
+    x = layers.Dense(features, activation="relu", name="features")(x)
+
+    m = layers.Reshape((-1, 1), name="mask_per_step")(steps)  # (batch, T, 1)
+    x = layers.Multiply(name="zero_padding_features")([x, m])
+    x = layers.Concatenate(name="features_and_mask")([x, m])
+    x = layers.Masking(0.0, name="padding_mask")(x)
+
+    if dropout:
+        x = layers.Dropout(dropout, name="feature_dropout")(x)
+    x = Bidirectional(LSTM(units, return_sequences=True, name="lstm"), name="bidirectional_lstm")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="lstm_dropout")(x)
+    x = layers.Dense(len(ALPHABET), name="logits")(x)
+    outputs = layers.Activation("softmax", name="symbol_probabilities")(x)
+    return keras.Model(strip, outputs, name="word_reader")
+
+
+def fixed_width_copy(model, width):
+    """The same reader (same weights) with its input fixed at ``width`` columns (``None``: any width)."""
+    width = arguments.integer(width, "width", minimum=COLUMNS_PER_STEP, allow_none=True)
+    config = model.get_config()
+    copy = keras.Model.from_config(_with_width(config, width))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _with_width(config, width):
+    for layer in config["layers"]:
+        if layer["class_name"] == "InputLayer":
+            shape = list(layer["config"]["batch_shape"])
+            shape[2] = width
+            layer["config"]["batch_shape"] = shape
+    return config
+
+
+def steps_for_width(width):
+    """Number of output steps T for an (even) input ``width``: width / 2."""
+    return width // COLUMNS_PER_STEP

@@ -1,0 +1,267 @@
+"""Train the word reader with a CTC loss: resumable, NaN-safe, measured by CER and word accuracy.
+
+Every epoch draws fresh augmented strips (:class:`keras_seq.datasets.word_strips.StripAugmenter`)
+of the training folds' words and of as many random strings of their letters,
+from a seed fixed by the run and the epoch, so a resumed run sees the data an
+uninterrupted one would. Each step minimises the mean CTC loss of a batch,
+
+    L = -(1 / N) sum_n log p(text_n | strip_n),
+
+with Adam and the gradient clipped to ``global_clipnorm`` in global L2 norm
+(Pascanu et al. 2013). Strips of similar width share a batch (sorted within
+chunks of 16 batches), so little of each batch is padding.
+
+Metrics: the character error rate CER = sum_n edit(read_n, text_n) /
+sum_n |text_n| (Levenshtein distance: insertions, deletions and
+substitutions) and word accuracy, the share of strips read exactly.
+"""
+
+import dataclasses
+import math
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+# tensorflow directly: the CTC loss on dense labels and the tf.function step.
+import tensorflow as tf
+
+from keras_seq import arguments, atomic_files
+from keras_seq.datasets import ocr_words, word_strips
+from keras_seq.models import ctc
+from keras_seq.models.word_reader import fixed_width_copy, steps_for_width, word_reader
+from keras_seq.training.resume import RunBackup
+from keras_seq.training.trainer import BACKUP_FOLDER, MODEL_FILE, NonFiniteLossError
+
+WIDTH_MULTIPLE = 8
+SORT_CHUNK = 16
+SYNTHETIC_TEST_STRINGS = 500
+
+
+def edit_distance(a, b):
+    """Levenshtein distance between two strings (unit cost insert, delete, substitute)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def reading_scores(read, truth):
+    """``cer`` (total edit distance / total characters) and ``word_accuracy`` of texts ``read``."""
+    if len(read) != len(truth) or not truth:
+        raise ValueError(f"read has {len(read)} texts and truth {len(truth)}; expected the same number >= 1")
+    errors = sum(edit_distance(r, t) for r, t in zip(read, truth))
+    return {
+        "cer": errors / sum(len(t) for t in truth),
+        "word_accuracy": float(np.mean([r == t for r, t in zip(read, truth)])),
+        "strips": len(truth),
+    }
+
+
+def pad_width(width):
+    """Round a batch width up to a multiple of 8 (fewer distinct shapes, whole steps)."""
+    return int(math.ceil(width / WIDTH_MULTIPLE) * WIDTH_MULTIPLE)
+
+
+def batches(strips, batch_size, rng=None):
+    """Yield ``(x, labels, label_lengths, step_lengths, index)`` batches of :class:`Strips`.
+
+    With ``rng`` the order is shuffled, then sorted by width within chunks of
+    16 batches; without it strips keep their order, sorted by width overall.
+    """
+    widths = np.array([s.shape[1] for s in strips.images])
+    if rng is None:
+        order = np.argsort(widths, kind="stable")
+    else:
+        order = rng.permutation(len(strips))
+        chunk = batch_size * SORT_CHUNK
+        order = np.concatenate([
+            part[np.argsort(widths[part], kind="stable")] for part in np.split(order, range(chunk, len(order), chunk))
+        ])
+        starts = rng.permutation(range(0, len(order), batch_size))
+        order = np.concatenate([order[s:s + batch_size] for s in starts])
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        images = [strips.images[i] for i in index]
+        x = word_strips.model_input(images, pad_width(max(s.shape[1] for s in images)))
+        texts = [strips.texts[i] for i in index]
+        label_lengths = np.array([len(t) for t in texts], np.int32)
+        labels = np.zeros((len(texts), label_lengths.max()), np.int32)
+        for row, text in enumerate(texts):
+            labels[row, :len(text)] = ctc.encode(text)
+        step_lengths = np.array([steps_for_width(s.shape[1]) for s in images], np.int32)
+        yield x, labels, label_lengths, step_lengths, index
+
+
+def read_strips(model, strips, method="greedy", batch_size=64):
+    """Decode every strip with ``model``: a list of :class:`keras_seq.models.ctc.Reading`."""
+    forward = tf.function(lambda x: model(x, training=False),  # one trace for every batch width
+                          input_signature=[tf.TensorSpec((None, word_strips.HEIGHT, None, 2))])
+    readings = [None] * len(strips)
+    for x, _, _, steps, index in batches(strips, batch_size):
+        probabilities = np.asarray(forward(x))
+        for i, reading in zip(index, ctc.decode_ctc(probabilities, steps, method=method)):
+            readings[i] = reading
+    return readings
+
+
+def evaluate(model, strips, method="greedy"):
+    """``reading_scores`` of ``model`` on :class:`Strips`."""
+    read = [r.text for r in read_strips(model, strips, method)]
+    return reading_scores(read, strips.texts)
+
+
+@dataclasses.dataclass(frozen=True)
+class WordsData:
+    """The training words and the held-out fold as real strips and synthetic strings."""
+
+    train: ocr_words.Words
+    test_real: word_strips.Strips
+    test_synthetic: word_strips.Strips
+
+
+def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_STRINGS):
+    """Split the OCR words at ``test_fold``; the held-out words become real and synthetic test strips.
+
+    ``limit`` keeps ``limit`` training and test words, spread over each
+    set, and makes as many synthetic test strings (quick runs).
+    """
+    ocr_words.check_fold(test_fold)
+    arguments.positive_int(limit, "limit", allow_none=True)
+    train, test = ocr_words.load_words(path=path).split(test_fold)
+    if limit is not None:
+        train = train.subset(np.linspace(0, len(train) - 1, min(limit, len(train))).astype(int))
+        test = test.subset(np.linspace(0, len(test) - 1, min(limit, len(test))).astype(int))
+    return WordsData(
+        train,
+        word_strips.real_strips(test),
+        word_strips.synthetic_strips(test, synthetic_test if limit is None else min(limit, synthetic_test),
+                                     seed=1000 + test_fold),
+    )
+
+
+def ctc_train_step(model, optimizer):
+    """A ``tf.function`` ``step(x, labels, label_lengths, step_lengths) -> (loss, non_finite)``.
+
+    One optimizer step on the mean CTC loss of the batch, computed from the
+    model's ``logits`` layer; ``non_finite`` counts NaN or infinite gradient
+    entries (the step is still applied: the caller stops on them).
+    """
+    logits_model = keras.Model(model.inputs, model.get_layer("logits").output)
+    spec = tf.TensorSpec
+
+    @tf.function(input_signature=[spec((None, word_strips.HEIGHT, None, 2)), spec((None, None), tf.int32),
+                                  spec((None,), tf.int32), spec((None,), tf.int32)])
+    def step(x, labels, label_lengths, step_lengths):
+        with tf.GradientTape() as tape:
+            logits = logits_model(x, training=True)
+            losses = tf.nn.ctc_loss(labels, logits, label_lengths, step_lengths,
+                                    logits_time_major=False, blank_index=ctc.BLANK)
+            loss = tf.reduce_mean(losses)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        non_finite = tf.add_n([tf.reduce_sum(tf.cast(~tf.math.is_finite(g), tf.float32))
+                               for g in gradients if g is not None])
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss, non_finite
+
+    return step
+
+
+def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, global_clipnorm=5.0,
+                synthetic=None, seed=0, run=None, log=None, model_options=None):
+    """Train :func:`keras_seq.models.word_reader` on ``data.train``; continue any backup in ``out_dir``.
+
+    After every epoch the weights and optimizer state go to
+    ``out_dir/backup`` and ``out_dir/model.keras`` gets the reader fixed at
+    ``MAX_WIDTH`` columns (same weights; what ``keras-seq export`` converts),
+    both atomically. The learning rate drops to 0.3x for the last 30 % of
+    the epochs.
+
+    Args:
+        data: a :class:`WordsData`.
+        out_dir: the run folder.
+        epochs: total epochs (int >= 1).
+        batch_size: strips per step (int >= 1).
+        learning_rate: Adam's step size (> 0).
+        global_clipnorm: clip all gradients together to this L2 norm (> 0).
+        synthetic: random strings per epoch (default: one per training word).
+        seed: seed of the augmentation and data order.
+        run: JSON-able description of the run; a backup of another run is refused.
+        log: called with each progress line (default: print it).
+        model_options: keyword arguments for ``word_reader``.
+
+    Returns:
+        ``(model, history, resumed_from)``.
+    """
+    epochs = arguments.positive_int(epochs, "epochs")
+    batch_size = arguments.positive_int(batch_size, "batch_size")
+    learning_rate = arguments.positive_real(learning_rate, "learning_rate")
+    global_clipnorm = arguments.positive_real(global_clipnorm, "global_clipnorm")
+    seed = arguments.integer(seed, "seed", minimum=0)
+    log = log or (lambda line: print(line, flush=True))
+    folder = pathlib.Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_files.remove_stale_temporaries(folder)
+    atomic_files.remove_stale_temporaries(folder / BACKUP_FOLDER)
+
+    model = word_reader(**(model_options or {}))
+    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=global_clipnorm)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+    backup = RunBackup(folder / BACKUP_FOLDER, run or {})
+    state = backup.restore(model)
+    resumed_from, history = state["epochs_done"], state["history"]
+    if resumed_from:
+        log(f"resuming from {backup.folder} after epoch {resumed_from}")
+
+    train_step = ctc_train_step(model, optimizer)
+
+    for epoch in range(resumed_from, epochs):
+        started = time.perf_counter()
+        optimizer.learning_rate = learning_rate * (0.3 if epoch >= math.ceil(0.7 * epochs) else 1.0)
+        rng = np.random.default_rng([seed, epoch])
+        augmenter = word_strips.StripAugmenter(seed=int(rng.integers(2**31)))
+        strips = word_strips.training_strips(data.train, augmenter, synthetic, rng)
+        steps = math.ceil(len(strips) / batch_size)
+        total, seen = 0.0, 0
+        for step, (x, labels, label_lengths, step_lengths, _) in enumerate(batches(strips, batch_size, rng)):
+            loss, non_finite = train_step(x, labels, label_lengths, step_lengths)
+            loss, non_finite = float(loss), int(non_finite)
+            if not math.isfinite(loss) or non_finite:
+                raise NonFiniteLossError(
+                    f"loss {loss}, {non_finite} non-finite gradient entries at epoch {epoch + 1}, batch "
+                    f"{step + 1} of {steps}; training stopped, the last finished epoch's checkpoint in "
+                    f"{folder / BACKUP_FOLDER} is kept. Lower --learning-rate or --global-clipnorm and rerun "
+                    "with the same --out to continue."
+                )
+            total += loss * len(x)
+            seen += len(x)
+            if (step + 1) % 50 == 0:
+                log(f"  epoch {epoch + 1}/{epochs} batch {step + 1}/{steps}: loss {total / seen:.3f}")
+        held_out = evaluate(model, data.test_real)
+        history.append({"epoch": epoch + 1, "loss": total / seen, "real_cer": held_out["cer"],
+                        "real_word_accuracy": held_out["word_accuracy"],
+                        "seconds": round(time.perf_counter() - started, 1)})
+        atomic_files.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+        backup.save(model, epoch + 1, history)
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, held-out real CER {held_out['cer']:.4f}, "
+            f"words {held_out['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
+    if not (folder / MODEL_FILE).exists():
+        atomic_files.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+    return model, history, resumed_from
+
+
+def words_metrics(model, data):
+    """CER and word accuracy, greedy and beam, on the real and synthetic held-out strips."""
+    metrics = {}
+    for kind, strips in (("real", data.test_real), ("synthetic", data.test_synthetic)):
+        for method in ctc.METHODS:
+            scores = evaluate(model, strips, method)
+            metrics[f"{kind}_{method}_cer"] = scores["cer"]
+            metrics[f"{kind}_{method}_word_accuracy"] = scores["word_accuracy"]
+        metrics[f"{kind}_strips"] = len(strips)
+    return metrics

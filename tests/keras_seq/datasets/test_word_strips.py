@@ -1,0 +1,109 @@
+"""Word strips: the one preprocessing (polarity, crop, height), the column mask, real/synthetic/augmented strips."""
+
+import numpy as np
+import pytest
+
+from keras_seq.datasets import ocr_words, word_strips
+from keras_seq.datasets.word_strips import HEIGHT, MARGIN
+
+
+@pytest.fixture(scope="module")
+def words():
+    return ocr_words.load_words().subset(np.arange(0, 6877, 40))
+
+
+def test_box_resize_keeps_the_mean_and_constant_images():
+    image = np.random.default_rng(0).random((12, 30))
+    small = word_strips.box_resize(image, 4, 10)  # 3x3 blocks: exact block means
+    assert small[1, 2] == pytest.approx(image[3:6, 6:9].mean(), rel=1e-5)
+    assert np.allclose(word_strips.box_resize(np.ones((7, 5)), 16, 11), 1.0)
+    assert word_strips.box_resize(image, 5, 7).mean() == pytest.approx(image.mean(), rel=1e-4)
+
+
+def test_normalise_crops_scales_to_height_and_adds_margins():
+    gray = np.zeros((100, 300), np.float32)
+    gray[20:60, 50:170] = 1.0  # ink 40 high, 120 wide -> 16 high, 48 wide
+    strip = word_strips.normalise_strip(gray)
+    assert strip.shape == (HEIGHT, 48 + 2 * MARGIN)
+    gray[20:60, 170] = 1.0  # 121 wide -> 48.4 -> 48 columns: still even
+    assert word_strips.normalise_strip(gray).shape[1] % 2 == 0
+    gray[20:60, 170:173] = 1.0  # 123 wide -> 49 columns + one more blank column
+    assert word_strips.normalise_strip(gray).shape == (HEIGHT, 49 + 2 * MARGIN + 1)
+    assert np.allclose(strip[:, MARGIN:-MARGIN], 1.0)
+    assert np.all(strip[:, :MARGIN] == 0) and np.all(strip[:, -MARGIN:] == 0)
+
+
+def test_dark_on_light_and_light_on_dark_give_the_same_strip(words):
+    ink = word_strips.side_by_side(words.images[0])
+    page = np.pad(ink, 9)
+    assert np.allclose(word_strips.normalise_strip(page), word_strips.normalise_strip(1.0 - page))
+    # gray paper and ink, any contrast: the same after the stretch
+    assert np.allclose(word_strips.normalise_strip(0.3 + 0.4 * page), word_strips.normalise_strip(page), atol=1e-5)
+
+
+BAD_PICTURES = [
+    (np.zeros((0, 5)), "non-empty"),
+    (np.zeros(5), "2-D"),
+    (np.ones((20, 40)), "blank"),
+    (np.zeros((20, 40)), "blank"),
+    (np.pad(np.ones((1, 30)), 5), "1 pixel high"),
+    (np.ones((1, 30)) * np.arange(30) % 2, "1 pixel high"),
+    (np.pad(np.ones((4, 400)), 3), "at most 256"),
+    (np.full((4, 4), np.nan), "NaN"),
+]
+
+
+def test_bad_pictures_get_one_clear_error():
+    for gray, match in BAD_PICTURES:
+        with pytest.raises(ValueError, match=match):
+            word_strips.normalise_strip(gray)
+
+
+def test_model_input_marks_each_strips_columns():
+    x = word_strips.model_input([np.ones((HEIGHT, 6)), np.full((HEIGHT, 4), 0.5)], width=10)
+    assert x.shape == (2, HEIGHT, 10, 2)
+    assert x[0, :, :, 1].max(axis=0).tolist() == [1] * 6 + [0] * 4
+    assert x[1, :, :, 1].max(axis=0).tolist() == [1] * 4 + [0] * 6
+    assert np.all(x[1, :, 4:, 0] == 0)
+    with pytest.raises(ValueError, match="more than width=4"):
+        word_strips.model_input([np.ones((HEIGHT, 6))], width=4)
+    with pytest.raises(ValueError, match="even widths"):
+        word_strips.model_input([np.ones((HEIGHT, 5))])
+    with pytest.raises(ValueError, match="at least one"):
+        word_strips.model_input([])
+
+
+def test_real_and_synthetic_strips(words):
+    real = word_strips.real_strips(words.subset(np.arange(5)))
+    assert real.texts == [ocr_words.decode(y) for y in words.labels[:5]]
+    assert all(s.shape[0] == HEIGHT and s.dtype == np.float32 for s in real.images)
+    synthetic = word_strips.synthetic_strips(words, 20, seed=3)
+    again = word_strips.synthetic_strips(words, 20, seed=3)
+    assert synthetic.texts == again.texts and all(np.array_equal(a, b) for a, b in zip(synthetic.images, again.images))
+    assert len(set(synthetic.texts) - set(words.texts)) >= 18  # strings, not the vocabulary
+    assert all(3 <= len(t) <= 12 for t in synthetic.texts)
+
+
+def test_augmented_strips_vary_and_stay_normalised(words):
+    letters = words.images[1]
+    first = word_strips.StripAugmenter(seed=0)
+    strips = [first(letters) for _ in range(8)]
+    assert all(s.shape[0] == HEIGHT and 0 <= s.min() and s.max() <= 1 for s in strips)
+    assert len({s.shape[1] for s in strips}) > 1  # widths, gaps and slant differ
+    replay = word_strips.StripAugmenter(seed=0)
+    assert all(np.array_equal(s, replay(letters)) for s in strips)  # a seed replays an epoch
+
+
+def test_training_strips_add_random_strings(words):
+    epoch = word_strips.training_strips(words, word_strips.StripAugmenter(seed=1), synthetic=10,
+                                        rng=np.random.default_rng(0))
+    assert len(epoch) == len(words) + 10
+    assert epoch.texts[:len(words)] == [ocr_words.decode(y) for y in words.labels]
+
+
+def test_augmenter_refuses_bad_settings():
+    for options, match in [(dict(widths=(1.5, 1.0)), "widths="), (dict(gaps=(3, 1)), "gaps="),
+                           (dict(jitter=-1), "jitter="), (dict(slant=2.0), "slant="),
+                           (dict(thicken=1.5), "thicken=")]:
+        with pytest.raises(ValueError, match=match):
+            word_strips.StripAugmenter(**options)
