@@ -93,15 +93,16 @@ def to_gray(image):
         c, m, y, k = np.moveaxis(np.asarray(image, dtype=np.float32) / 255.0, -1, 0)
         rgb = np.stack([(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)], axis=-1)
         return rgb @ LUMA
+    if mode == "LAB":
+        return np.asarray(image.getchannel(0), dtype=np.float32) / 255.0
     has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-        return _composite(rgba[..., :3] @ LUMA, rgba[..., 3])
-    if mode in ("1", "L"):
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    if mode == "LAB":
-        return np.asarray(image.getchannel(0), dtype=np.float32) / 255.0
-    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0 @ LUMA
+        if np.any(rgba[..., 3] < 1):
+            return _composite(rgba[..., :3] @ LUMA, rgba[..., 3])
+    # Opaque 8-bit images: Pillow's own "L" (integer BT.601), which the web
+    # page's JavaScript reproduces bit for bit.
+    return np.asarray(image.convert("RGB").convert("L"), dtype=np.float32) / 255.0
 
 
 def mnist_style(gray):
