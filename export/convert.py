@@ -218,17 +218,43 @@ def to_tflite(
     if recurrent is None:
         recurrent = FUSED_LSTM if quantization == "int8" else LOOP
     lowered, lowerings = lower_recurrent_layers(model, recurrent)
-    if batch_size is None and lowerings:
-        batch_size = 1
+    spec = _input_spec(model, 1 if batch_size is None and lowerings else batch_size, max_length)
+    converter = _converter_factory(lowered, spec)
+    try:
+        if quantization == "int8":
+            _refuse_int8_loops(converter().convert(), lowerings, model.name)
+        tflite_converter = converter()
+        _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io, dense_per_channel)
+        data = tflite_converter.convert()
+    except ValueError:  # ours (ConversionError is one), with their messages
+        raise
+    except Exception as error:  # the converter raises its own ConverterError and others
+        raise ConversionError(
+            f"cannot convert {model.name!r} with quantization={quantization!r}: "
+            f"{str(error).strip().splitlines()[-1][:500]}"
+        ) from error
+    data = _annotate(data, lowerings, max_length, quantization, representative_data)
+    if path is not None:
+        atomic_files.write_bytes(data, path)
+    return data
+
+
+def _input_spec(model, batch_size, max_length):
+    """The traced input: the model's shape with the batch (and the time axis) fixed where asked."""
     input_spec = model.inputs[0]
     shape = (batch_size,) + tuple(input_spec.shape[1:])
     if max_length is not None:
         shape = shape[:1] + (max_length,) + shape[2:]
-    spec = tf.TensorSpec(shape, input_spec.dtype or "float32")
+    return tf.TensorSpec(shape, input_spec.dtype or "float32")
 
-    # Every variable is read as a constant while tracing: the converter then
-    # needs no resource variables, and the fused-LSTM functions see plain
-    # tensors, the only form it fuses.
+
+def _converter_factory(lowered, spec):
+    """A function making a fresh ``TFLiteConverter`` for ``lowered`` at ``spec``.
+
+    Every variable is read as a constant while tracing: the converter then
+    needs no resource variables, and the fused-LSTM functions see plain
+    tensors, the only form it fuses.
+    """
     values = [(v, keras.ops.convert_to_numpy(v.value)) for v in lowered.variables]
 
     @tf.function
@@ -245,32 +271,27 @@ def to_tflite(
         holder.serve = serve
         return tf.lite.TFLiteConverter.from_concrete_functions([concrete], holder)
 
-    try:
-        if quantization == "int8":
-            _refuse_int8_loops(converter().convert(), lowerings, model.name)
-        tflite_converter = converter()
-        if quantization is not None:
-            tflite_converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantization == "float16":
-            tflite_converter.target_spec.supported_types = [tf.float16]
-        if quantization == "int8":
-            tflite_converter.representative_dataset = _calibration_batches(representative_data, spec)
-            tflite_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            # The converter's own switch (an experimental attribute in TF 2.21).
-            tflite_converter._experimental_disable_per_channel_quantization_for_dense_layers = (
-                not dense_per_channel
-            )
-            if int8_io:
-                tflite_converter.inference_input_type = tf.int8
-                tflite_converter.inference_output_type = tf.int8
-        data = tflite_converter.convert()
-    except ValueError:  # ours (ConversionError is one), with their messages
-        raise
-    except Exception as error:  # the converter raises its own ConverterError and others
-        raise ConversionError(
-            f"cannot convert {model.name!r} with quantization={quantization!r}: "
-            f"{str(error).strip().splitlines()[-1][:500]}"
-        ) from error
+    return converter
+
+
+def _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io, dense_per_channel):
+    if quantization is not None:
+        tflite_converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        tflite_converter.target_spec.supported_types = [tf.float16]
+    if quantization == "int8":
+        tflite_converter.representative_dataset = _calibration_batches(representative_data, spec)
+        tflite_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # The converter's own switch (an experimental attribute in TF 2.21).
+        tflite_converter._experimental_disable_per_channel_quantization_for_dense_layers = not dense_per_channel
+        if int8_io:
+            tflite_converter.inference_input_type = tf.int8
+            tflite_converter.inference_output_type = tf.int8
+
+
+def _annotate(data, lowerings, max_length, quantization, representative_data):
+    """The file's metadata: each recurrent layer's lowering, the fixed length, the
+    calibrated range, then the digest of it all."""
     if lowerings:
         lowerings = _confirm_fusion(data, lowerings)
         notes = [item.as_json() for item in lowerings]
@@ -279,7 +300,4 @@ def to_tflite(
         data = with_metadata(data, SEQUENCE_METADATA, json.dumps({"max_length": max_length}).encode())
     if quantization == "int8":
         data = calibration.record(data, representative_data)  # the range predict warns outside of
-    data = integrity.stamp(data)  # last: any later change to the bytes would not match it
-    if path is not None:
-        atomic_files.write_bytes(data, path)
-    return data
+    return integrity.stamp(data)  # last: any later change to the bytes would not match it
