@@ -49,7 +49,8 @@ def run(args):
 
     name = arguments.choice(args.name, "demo", tuple(DEMOS))
     if name not in TRAINED and (args.epochs is not None or args.model is not None):
-        raise ValueError(f"--epochs and --model apply to {' and '.join(TRAINED)} only, not {name!r}")
+        raise ValueError(f"--epochs and --model apply to {', '.join(TRAINED[:-1])} and {TRAINED[-1]} only, "
+                         f"not {name!r}")
     if args.epochs is not None:
         arguments.positive_int(args.epochs, "--epochs")
     out = output_folder.prepare(args.out)

@@ -127,7 +127,8 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
         confidences)``, ``saliency`` arrays and ``paths`` of the written files.
     """
     from keras_seq import arguments
-    from keras_seq.atomic_files import save_model, write_bytes
+    from keras_seq.atomic_files import write_bytes
+    from keras_seq.saving import save_model
     from keras_seq.datasets import word_strips
     from keras_seq.demos import model_files
     from keras_seq.demos.progress import Progress

@@ -27,7 +27,7 @@ import numpy as np
 # tensorflow directly: the CTC loss on dense labels and the tf.function step.
 import tensorflow as tf
 
-from keras_seq import arguments, atomic_files
+from keras_seq import arguments, atomic_files, saving
 from keras_seq.datasets import ocr_words, word_strips
 from keras_seq.models import ctc
 from keras_seq.models.word_reader import fixed_width_copy, steps_for_width, word_reader
@@ -246,12 +246,12 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, glo
         history.append({"epoch": epoch + 1, "loss": total / seen, "real_cer": held_out["cer"],
                         "real_word_accuracy": held_out["word_accuracy"],
                         "seconds": round(time.perf_counter() - started, 1)})
-        atomic_files.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
         backup.save(model, epoch + 1, history)
         log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, held-out real CER {held_out['cer']:.4f}, "
             f"words {held_out['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
     if not (folder / MODEL_FILE).exists():
-        atomic_files.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
     return model, history, resumed_from
 
 

@@ -37,7 +37,7 @@ def test_unwritable_out_is_a_clear_error_before_any_work(tmp_path, capsys):
 
 def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
     assert cli.main(["demo", "gradient-flow", "--epochs", "2", "--out", str(tmp_path)]) == 2
-    assert "--epochs and --model apply to digits and handwriting and words only" in capsys.readouterr().err
+    assert "--epochs and --model apply to digits, handwriting and words only" in capsys.readouterr().err
     assert cli.main(["demo", "digits", "--epochs", "0", "--out", str(tmp_path)]) == 2
     assert "--epochs=0 is not allowed; expected an int >= 1" in capsys.readouterr().err
 
@@ -120,4 +120,4 @@ def test_module_entry_point_takes_verbose(tmp_path, capsys):
     from keras_seq.demos.command import main_for
 
     assert main_for("gradient-flow", ["--epochs", "2", "--verbose", "--out", str(tmp_path)]) == 2
-    assert "--epochs and --model apply to digits and handwriting and words only" in capsys.readouterr().err
+    assert "--epochs and --model apply to digits, handwriting and words only" in capsys.readouterr().err

@@ -33,7 +33,7 @@ def test_web_options_are_refused_for_other_demos(tmp_path):
     with pytest.raises(ValueError, match="apply to the web demo only"):
         command.run(args)
     args = parse(["web", "--out", str(tmp_path), "--model", "m.keras"])
-    with pytest.raises(ValueError, match="--epochs and --model apply to digits and handwriting only"):
+    with pytest.raises(ValueError, match="--epochs and --model apply to digits, handwriting and words only"):
         command.run(args)
 
 
