@@ -36,6 +36,7 @@ import warnings
 import zipfile
 
 from keras_seq import atomic_files
+from keras_seq.file_digest import sha256_of
 
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 DIGEST_MEMBER = "keras_seq.sha256"
@@ -118,12 +119,6 @@ def _digest(archive, entries):
     return digest.hexdigest()
 
 
-def _file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_archive(archive, what):
@@ -200,7 +195,7 @@ def check_keras_file(path, probe=True, timeout=180, what=None):
         warnings.warn(
             f"{what} carries no digest, so damage to it cannot be detected", UnverifiedModelWarning, stacklevel=2
         )
-    digest = _file_sha256(path)
+    digest = sha256_of(path)
     if probe and digest not in _probed:
         _probe(_KERAS_PROBE, what, timeout, args=(str(path),))
         _probed.add(digest)

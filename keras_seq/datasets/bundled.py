@@ -7,11 +7,11 @@ name) are checked against their sha256 once per process; nothing is ever
 downloaded.
 """
 
-import hashlib
 import os
 import pathlib
 
 import numpy as np
+from keras_seq.file_digest import sha256_of
 
 DATA_DIR_ENV = "KERAS_SEQ_DATA_DIR"
 PACKAGE_DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
@@ -52,12 +52,6 @@ def resolve(name, path=None):
     return candidate
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_npz(name, keys, path=None, verify=True):

@@ -10,12 +10,12 @@ half-way through a save) leaves the backup of the previous finished epoch
 intact and a rerun continues from it.
 """
 
-import hashlib
 import json
 import pathlib
 import warnings
 
 from keras_seq import atomic_files
+from keras_seq.file_digest import sha256_of
 
 STATE = "state.json"
 
@@ -92,7 +92,7 @@ class RunBackup:
         weights = f"epoch-{epochs_done:04d}.weights.h5"
         atomic_files.save_weights(model, self.folder / weights)
         atomic_files.write_json(
-            {"epochs_done": epochs_done, "weights": weights, "sha256": _sha256(self.folder / weights),
+            {"epochs_done": epochs_done, "weights": weights, "sha256": sha256_of(self.folder / weights),
              "history": history, "run": self.run},
             self.state_path,
         )
@@ -101,12 +101,6 @@ class RunBackup:
                 old.unlink()
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_digest(path, expected, folder):
@@ -114,7 +108,7 @@ def _check_digest(path, expected, folder):
     if expected is None:  # a backup from before digests were recorded
         warnings.warn(f"backup weights {str(path)!r} carry no digest; loading them unverified", stacklevel=3)
         return
-    if _sha256(path) != expected:
+    if sha256_of(path) != expected:
         raise ValueError(
             f"backup weights {str(path)!r} do not match the sha256 digest recorded when they were saved "
             f"(damaged); delete {str(folder)!r} to start over"
