@@ -93,6 +93,14 @@ def _tflite_probe(data):
         batch = interpreter.get_input_details()[0]["shape"][0] if len(details[0]["shape"]) else 1
         outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
         check_outputs(outputs, batch, "TFLite model")
+    if all(int(d) > 0 for detail in details for d in detail["shape_signature"]):
+        # EdgeModel may run a fixed-shape file in CompiledModel: load and run it there too.
+        from keras_seq.export.runners import CompiledModelRunner
+
+        try:
+            CompiledModelRunner(data)
+        except ValueError:
+            pass  # refused cleanly: EdgeModel then uses the interpreter
 
 
 def _run_and_report(target, args, connection):
