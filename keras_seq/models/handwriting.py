@@ -3,10 +3,8 @@
 import keras
 
 from keras_seq.arguments import fraction, positive_int, refuse
-from keras_seq.layers.bidirectional import Bidirectional
-from keras_seq.layers.lstm import LSTM
-
 from keras_seq.datasets.ocr_words import IMAGE_SHAPE, NUM_CLASSES
+from keras_seq.models.masked_bilstm import masked_bilstm
 
 HEIGHT, WIDTH = IMAGE_SHAPE
 
@@ -128,15 +126,7 @@ def _reader(words, letter_features, units, dropout):
     pixels = layers.Permute((2, 1), name="pixels_first")(pixels)
     ink = layers.GlobalMaxPooling1D(name="letter_ink")(pixels)  # (batch, T): 0 on padding
     ink = layers.Reshape((-1, 1), name="ink_per_step")(ink)
-    x = layers.Multiply(name="zero_padding_features")([letter_features, ink])
-    x = layers.Concatenate(name="features_and_ink")([x, ink])
-    x = layers.Masking(0.0, name="padding_mask")(x)
-
-    if dropout:
-        x = layers.Dropout(dropout, name="feature_dropout")(x)
-    x = Bidirectional(LSTM(units, return_sequences=True, name="lstm"), name="bidirectional_lstm")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="lstm_dropout")(x)
+    x = masked_bilstm(letter_features, ink, units, dropout)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="letter_probabilities")(x)
     return keras.Model(words, outputs, name="handwriting")
 

@@ -4,10 +4,9 @@ import keras
 
 from keras_seq import arguments
 from keras_seq.datasets.word_strips import HEIGHT
-from keras_seq.layers.bidirectional import Bidirectional
 from keras_seq.layers.bottleneck import Bottleneck1x1
-from keras_seq.layers.lstm import LSTM
 from keras_seq.models.ctc import ALPHABET
+from keras_seq.models.masked_bilstm import masked_bilstm
 
 COLUMNS_PER_STEP = 2
 
@@ -99,15 +98,7 @@ def word_reader(width=None, units=64, filters=(16, 32, 64), bottleneck=32, featu
     x = layers.Dense(features, activation="relu", name="features")(x)
 
     m = layers.Reshape((-1, 1), name="mask_per_step")(steps)  # (batch, T, 1)
-    x = layers.Multiply(name="zero_padding_features")([x, m])
-    x = layers.Concatenate(name="features_and_mask")([x, m])
-    x = layers.Masking(0.0, name="padding_mask")(x)
-
-    if dropout:
-        x = layers.Dropout(dropout, name="feature_dropout")(x)
-    x = Bidirectional(LSTM(units, return_sequences=True, name="lstm"), name="bidirectional_lstm")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="lstm_dropout")(x)
+    x = masked_bilstm(x, m, units, dropout)
     x = layers.Dense(len(ALPHABET), name="logits")(x)
     outputs = layers.Activation("softmax", name="symbol_probabilities")(x)
     return keras.Model(strip, outputs, name="word_reader")
