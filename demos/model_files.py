@@ -40,6 +40,20 @@ def load_handwriting_model(path):
     return model
 
 
+def load_word_reader(path):
+    """Load a CTC word reader: input (N, 16, W, 2) (pixels and column mask), output (N, W / 2, 27)."""
+    from keras_seq.export import word_image
+    from keras_seq.models import ctc
+
+    model = load_keras_model(path)
+    if len(model.inputs) != 1 or len(model.outputs) != 1 or not word_image.is_word_reader(model.inputs[0].shape) \
+            or model.outputs[0].shape[-1] != len(ctc.ALPHABET):
+        raise ValueError(f"--model {str(path)!r} is not a word reader: it maps inputs of shape "
+                         f"{tuple(model.inputs[0].shape[1:])} to {model.outputs[0].shape[-1]} outputs, expected "
+                         f"(16, width, 2) -> {len(ctc.ALPHABET)} symbols (blank and a-z)")
+    return model
+
+
 def check_model_shapes(model, input_shape, num_classes, what, kind):
     """Raise ``ValueError`` unless ``model`` maps one input of ``input_shape`` to ``num_classes``."""
     if len(model.inputs) != 1 or len(model.outputs) != 1:

@@ -2,15 +2,17 @@
 
 ``keras-seq demo web [--out DIR] [--port N] [--no-browser] [--build-only]``:
 
-1. uses the digit model ``DIR/model.keras`` and the word model
-   ``DIR/handwriting.keras`` (written by ``keras-seq demo digits`` and
-   ``keras-seq demo handwriting``), training them as those demos do when
-   absent (``--fast``: their tiny smoke-run training);
+1. uses the digit model ``DIR/model.keras``, the word model
+   ``DIR/handwriting.keras`` and the CTC word reader ``DIR/words.keras``
+   (written by ``keras-seq demo digits``, ``keras-seq demo handwriting`` and
+   ``keras-seq demo words``; a ``keras-seq train words`` model.keras copied
+   there works too), training them as those demos do when absent
+   (``--fast``: their tiny smoke-run training);
 2. writes a self-contained static site into ``DIR/web/`` (see
    :mod:`keras_seq.demos.web_site`): the page, LiteRT.js and its WebAssembly
    (installed from npm with ``npm ci`` when missing), the digit model as
-   float32 and int8 ``.tflite`` and the word model at a fixed length, and the
-   held-out words of fold 0;
+   float32 and int8 ``.tflite``, the word model at a fixed length, the word
+   reader at a fixed width of 256 columns, and the held-out words of fold 0;
 3. serves it on 127.0.0.1 only, prints the URL and opens a browser (unless
    ``--no-browser``), until Ctrl-C; ``--build-only`` stops after writing.
 
@@ -19,7 +21,10 @@ In the page: draw a digit (mouse, pen or touch); it is preprocessed as
 ten probabilities, the latency and an occlusion map (as
 :mod:`keras_seq.demos.occlusion` computes it, through the same file) appear;
 a float32/int8 switch picks the file. Pick a held-out word to see each
-letter read, with its probability, and a per-letter occlusion strip.
+letter read, with its probability, and a per-letter occlusion strip. Write a word on the wide canvas: the drawing
+is normalised as ``keras-seq infer`` normalises a PNG of a word, read by the
+word reader's file, decoded greedily (CTC) with per-letter confidences, and
+each letter's column saliency is shown under the normalised strip.
 
 Example:
     >>> from keras_seq.demos.web import run_demo
@@ -95,6 +100,19 @@ def word_model(out, epochs, fast, progress):
     return model, test
 
 
+def word_reader_model(out, epochs, fast, progress):
+    """``out/words.keras``, or the CTC word reader trained and saved as ``keras-seq demo words`` does."""
+    from keras_seq.demos import model_files, words
+
+    path = out / words.READER_FILE
+    if path.is_file():
+        progress.step(f"using the word reader {path}")
+        return model_files.load_word_reader(path)
+    progress.say(f"no {path}: training it as `keras-seq demo words` does")
+    model = words.train_reader(words.training_data(fast), out, words.default_epochs(epochs, fast), fast, progress)
+    return words.save_fixed_width(model, out)[0]
+
+
 def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True, build_only=False,
              progress=None):
     """Build the site into ``out/web`` and serve it (see the module docstring).
@@ -102,7 +120,7 @@ def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True,
     Args:
         out: an existing writable folder (models are read from and saved to it).
         epochs: training epochs when a model must be trained (default: the
-            digits and handwriting demos' own).
+            digits, handwriting and words demos' own).
         fast: tiny training when a model must be trained (a smoke run).
         port: port on 127.0.0.1, 0 for any free one.
         open_browser: open the page in the default browser.
@@ -121,11 +139,12 @@ def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True,
     integer(port, "port", minimum=0, maximum=65535)
     open_browser, build_only = boolean(open_browser, "open_browser"), boolean(build_only, "build_only")
     out = pathlib.Path(out)
-    progress = progress or Progress(total=4 if build_only else 5)
+    progress = progress or Progress(total=5 if build_only else 6)
     digits, representative = digit_model(out, epochs, fast, progress)
     words, held_out = word_model(out, epochs, fast, progress)
+    reader = word_reader_model(out, epochs, fast, progress)
     progress.step("exporting the models for LiteRT.js and writing the site")
-    paths = build_site(out / "web", digits, words, representative, held_out)
+    paths = build_site(out / "web", digits, words, representative, held_out, reader)
     progress.step(f"site written to {(out / 'web').resolve()} ({len(paths)} files)")
     if build_only:
         return {"paths": paths, "url": None}

@@ -10,15 +10,19 @@ network when the page runs:
     models/digits_float32.tflite     the digit model, batch 1
     models/digits_int8.tflite        the same, full int8 (float32 input and output)
     models/handwriting.tflite        the word model, batch 1, fixed length L
+    models/word_reader.tflite        the CTC word reader, batch 1, 256 columns and a column mask
     words.json                       held-out words: text and 16x8 letter bits
-    config.json                      file names, L, occlusion settings
+    config.json                      file names, L, the reader's width, alphabet and
+                                     preprocessing constants, occlusion settings
 
 LiteRT.js runs static shapes only, so the word model is exported at one
 length L (the longest word): a shorter word is padded with all-zero letters,
-which the model masks, so its letters read as they would alone.
+which the model masks, so its letters read as they would alone. The word
+reader likewise runs at ``word_strips.MAX_WIDTH`` columns: a narrower strip is
+padded with zero columns that its mask channel marks as padding.
 
 Example:
-    >>> paths = build_site("out/web", digit_model, word_model, x_train[:200], held_out)
+    >>> paths = build_site("out/web", digit_model, word_model, x_train[:200], held_out, word_reader)
 """
 
 import json
@@ -31,7 +35,8 @@ import numpy as np
 
 STATIC = pathlib.Path(__file__).with_name("web_static")
 PAGE_FILES = ("index.html", "style.css", "app.js", "runtime.js", "preprocess.js", "occlusion.js",
-              "digit_panel.js", "word_panel.js")
+              "drawing_pad.js", "digit_panel.js", "word_panel.js", "strip_preprocess.js", "ctc_decode.js",
+              "word_reader_panel.js")
 # (file in node_modules, where the page loads it); both WebAssembly builds:
 # relaxed-SIMD browsers load the first, older ones the "compat" build.
 LITERT_FILES = (
@@ -85,11 +90,38 @@ def letter_hex(image):
     return "".join("0123456789abcdef"[int(d)] for d in bits @ np.array([8, 4, 2, 1]))
 
 
-def export_models(digit_model, word_model, representative_digits, folder, max_length):
-    """Write the three ``.tflite`` files into ``folder``; return their paths by name."""
+def reader_config():
+    """What the page needs to preprocess, read and explain a drawn word as Python does."""
+    from keras_seq.datasets import word_strips
+    from keras_seq.demos.words import ColumnOcclusion
+    from keras_seq.models import ctc
+    from keras_seq.models.word_reader import COLUMNS_PER_STEP
+
+    occlusion = ColumnOcclusion()
+    return {"width": word_strips.MAX_WIDTH, "height": word_strips.HEIGHT, "alphabet": ctc.ALPHABET,
+            "blank": ctc.BLANK, "columnsPerStep": COLUMNS_PER_STEP, "margin": word_strips.MARGIN,
+            "inkThreshold": word_strips.INK_THRESHOLD, "minInkRows": word_strips.MIN_INK_ROWS,
+            "occlusion": {"window": occlusion.window, "stride": occlusion.stride}}
+
+
+def check_word_reader(model):
+    """Raise ``ValueError`` unless ``model`` is a CTC word reader (16, W, 2) -> (W / 2, 27)."""
+    from keras_seq.export import word_image
+    from keras_seq.models import ctc
+
+    if not hasattr(model, "inputs") or len(model.inputs) != 1 or len(model.outputs) != 1 \
+            or not word_image.is_word_reader(model.inputs[0].shape) or model.outputs[0].shape[-1] != len(ctc.ALPHABET):
+        raise ValueError(f"word_reader={model!r} is not allowed; expected a Keras word reader "
+                         f"(batch, 16, width, 2) -> (batch, width / 2, {len(ctc.ALPHABET)})")
+
+
+def export_models(digit_model, word_model, representative_digits, folder, max_length, word_reader):
+    """Write the four ``.tflite`` files into ``folder``; return their paths by name."""
     from keras_seq import export
     from keras_seq.atomic_files import write_bytes
+    from keras_seq.datasets import word_strips
     from keras_seq.models.handwriting import letters_in_batch
+    from keras_seq.models.word_reader import fixed_width_copy
 
     folder = pathlib.Path(folder)
     files = {
@@ -98,6 +130,8 @@ def export_models(digit_model, word_model, representative_digits, folder, max_le
                                         representative_data=np.asarray(representative_digits, np.float32)),
         # LiteRT.js runs static shapes and no fused LSTM: the default loop lowering at one length.
         "handwriting": export.to_tflite(letters_in_batch(word_model), batch_size=1, max_length=max_length),
+        # The recurrence as a loop, which keeps the column mask (the fused LSTM ignores it).
+        "word_reader": export.to_tflite(fixed_width_copy(word_reader, word_strips.MAX_WIDTH), batch_size=1),
     }
     return {name: write_bytes(data, folder / f"{name}.tflite") for name, data in files.items()}
 
@@ -109,7 +143,7 @@ def shipped_words(words, count):
     return words.subset(np.asarray(distinct_words(words.texts, count), dtype=int))
 
 
-def build_site(folder, digit_model, word_model, representative_digits, words, max_length=None,
+def build_site(folder, digit_model, word_model, representative_digits, words, word_reader, max_length=None,
                word_count=WORD_COUNT, cache=None):
     """Write the whole site into ``folder`` (created if needed) and return its files by name.
 
@@ -122,6 +156,9 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
         words: held-out :class:`keras_seq.datasets.ocr_words.Words`; the first
             ``word_count`` with different transcriptions are shipped
             (:func:`shipped_words`).
+        word_reader: a Keras CTC word reader (N, 16, W, 2) -> (N, W / 2, 27)
+            (:func:`keras_seq.models.word_reader`), exported at
+            ``word_strips.MAX_WIDTH`` columns whatever its own width.
         max_length: the word model's fixed length (default: the longest word of ``words``).
         cache: where ``npm ci`` may install LiteRT.js when the package folder
             is read-only (default: ``folder/../web-npm``).
@@ -139,6 +176,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
     max_length = longest if max_length is None else positive_int(max_length, "max_length")
     if max_length < longest:
         raise ValueError(f"max_length={max_length} is not allowed; expected >= {longest} (the longest word)")
+    check_word_reader(word_reader)
     folder = pathlib.Path(folder)
     modules = node_modules(cache or folder.parent / "web-npm")
     paths = {}
@@ -146,7 +184,8 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
         paths[name] = write_bytes((STATIC / name).read_bytes(), folder / name)
     for source, target in LITERT_FILES:
         paths[target] = write_bytes((modules / source).read_bytes(), folder / target)
-    models = export_models(digit_model, word_model, representative_digits, folder / "models", max_length)
+    models = export_models(digit_model, word_model, representative_digits, folder / "models", max_length,
+                           word_reader)
     paths.update(models)
     shipped = [{"text": str(text), "letters": [letter_hex(letter) for letter in images]}
                for text, images in zip(words.texts, words.images)]
@@ -160,6 +199,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, ma
         "pillowVerticalFirst": int(PIL.__version__.split(".")[0]) >= 13,
         "occlusion": DIGIT_OCCLUSION,
         "wordOcclusion": WORD_OCCLUSION,
+        "wordReader": reader_config(),
     }
     paths["config"] = write_json(config, folder / "config.json")
     return paths

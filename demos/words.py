@@ -29,6 +29,7 @@ FAST = {"train_words": 60, "test_words": 12, "explained": 1,
         "model": {"units": 16, "filters": (8, 8, 8), "bottleneck": 8, "features": 16}}
 FULL = {"train_words": None, "test_words": None, "explained": 3, "model": {}}
 SHOWN = 8
+READER_FILE = "words.keras"  # the trained reader, fixed at MAX_WIDTH columns
 
 
 class ColumnOcclusion:
@@ -88,6 +89,40 @@ class ColumnOcclusion:
         return (saliency / np.where(peak > 0, peak, 1.0)).astype(np.float32)
 
 
+def default_epochs(epochs, fast):
+    """``epochs``, or this demo's default: 1 in fast mode, else ``DEFAULT_EPOCHS``."""
+    return epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS)
+
+
+def training_data(fast):
+    """Fold ``TEST_FOLD`` held out; the fast settings keep a few words (a smoke run)."""
+    from keras_seq.training import words
+
+    return words.words_data(TEST_FOLD, (FAST if fast else FULL)["train_words"])
+
+
+def train_reader(data, out, epochs, fast, progress):
+    """The word reader trained as this demo trains it (resumable, in ``out/words-run``)."""
+    from keras_seq.training import words
+
+    progress.step(f"training the word reader on augmented strips of {len(data.train)} words (folds 1-9) "
+                  f"and as many random strings, {epochs} epoch{'s' if epochs > 1 else ''}")
+    model, _, _ = words.train_words(data, out_dir=pathlib.Path(out) / "words-run", epochs=epochs,
+                                    model_options=(FAST if fast else FULL)["model"],
+                                    run={"demo": "words", "fast": fast}, log=progress.say)
+    return model
+
+
+def save_fixed_width(model, out):
+    """The reader fixed at ``MAX_WIDTH`` columns (same weights), saved as ``out/READER_FILE``: (model, path)."""
+    from keras_seq.datasets import word_strips
+    from keras_seq.models.word_reader import fixed_width_copy
+    from keras_seq.saving import save_model
+
+    fixed = fixed_width_copy(model, word_strips.MAX_WIDTH)
+    return fixed, save_model(fixed, pathlib.Path(out) / READER_FILE)
+
+
 def draw_word_saliency(strip, reading, saliency, truth, path):
     """The strip on top, then one heat row per decoded letter; written atomically to ``path``."""
     from keras_seq.demos import figures
@@ -128,37 +163,28 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """
     from keras_seq import arguments
     from keras_seq.atomic_files import write_bytes
-    from keras_seq.saving import save_model
     from keras_seq.datasets import word_strips
     from keras_seq.demos import model_files
     from keras_seq.demos.progress import Progress
     from keras_seq.export import EdgeModel, to_tflite, word_image
     from keras_seq.models import ctc
-    from keras_seq.models.word_reader import fixed_width_copy
     from keras_seq.training import words
 
     settings = FAST if fast else FULL
-    epochs = arguments.positive_int(epochs if epochs is not None else (1 if fast else DEFAULT_EPOCHS), "epochs")
+    epochs = arguments.positive_int(default_epochs(epochs, fast), "epochs")
     out = pathlib.Path(out)
     progress = progress or Progress(total=5)
-    data = words.words_data(TEST_FOLD, settings["train_words"])
+    data = training_data(fast)
     test = data.test_real
     if settings["test_words"]:
         test = word_strips.Strips(test.images[: settings["test_words"]], test.texts[: settings["test_words"]])
     paths = {}
     if model_path is not None:
         progress.step(f"using {model_path} (no training)")
-        model = model_files.load_keras_model(model_path)
-        if not word_image.is_word_reader(model.inputs[0].shape) or model.outputs[0].shape[-1] != len(ctc.ALPHABET):
-            raise ValueError(f"--model {str(model_path)!r} is not a word reader: input {model.inputs[0].shape}")
+        model = model_files.load_word_reader(model_path)
     else:
-        progress.step(f"training the word reader on augmented strips of {len(data.train)} words (folds 1-9) "
-                      f"and as many random strings, {epochs} epoch{'s' if epochs > 1 else ''}")
-        model, _, _ = words.train_words(data, out_dir=out / "words-run", epochs=epochs,
-                                        model_options=settings["model"], run={"demo": "words", "fast": fast},
-                                        log=progress.say)
-    fixed = fixed_width_copy(model, word_strips.MAX_WIDTH)
-    paths["model"] = save_model(fixed, out / "words.keras")
+        model = train_reader(data, out, epochs, fast, progress)
+    fixed, paths["model"] = save_fixed_width(model, out)
 
     progress.step(f"exporting a float32 .tflite ({word_strips.MAX_WIDTH} columns and a mask) for LiteRT")
     flatbuffer = to_tflite(fixed)  # the recurrence as a loop, which keeps the column mask

@@ -5,12 +5,16 @@
 //   digit.input()    the page's own 28x28 input of the current drawing
 //   digit.last       input, probabilities, prediction, occlusion map, precision, latency
 //   word.last        the word read last: predicted letters and probabilities
+//   write            the "write a word" panel: write.last (strip, probabilities, text,
+//                    confidences, spans, saliency, timings; or {refused, message}),
+//                    write.read() (one read of the drawing), write.canvasPNG()
 //   canvasPNG()      the drawing as a PNG data URL (what `keras-seq infer` would read)
 //   runModel(url, values)  any .tflite file of this site on one float32 input
 
 import { EdgeModel } from './runtime.js';
 import { DigitPanel } from './digit_panel.js';
 import { WordPanel } from './word_panel.js';
+import { WordReaderPanel } from './word_reader_panel.js';
 
 async function fetchJson(url) {
   const response = await fetch(url);
@@ -21,15 +25,17 @@ async function fetchJson(url) {
 async function start() {
   const status = document.querySelector('[data-testid="status"]');
   const config = await fetchJson('./config.json');
-  const [float32, int8, wordModel, words] = await Promise.all([
+  const [float32, int8, wordModel, readerModel, words] = await Promise.all([
     EdgeModel.load(config.models.digits_float32),
     EdgeModel.load(config.models.digits_int8),
     EdgeModel.load(config.models.handwriting),
+    EdgeModel.load(config.models.word_reader),
     fetchJson(config.words),
   ]);
   const modelsMs = performance.now();   // since navigation: LiteRT.js and every model compiled
   const digit = new DigitPanel(document.querySelector('#digit-panel'), { float32, int8 }, config);
   const word = new WordPanel(document.querySelector('#word-panel'), wordModel, words, config);
+  const write = new WordReaderPanel(document.querySelector('#write-panel'), readerModel, config);
   await word.show(0);
   const sinceNavigation = performance.now();
   status.textContent = `LiteRT.js and the models ready ${modelsMs.toFixed(0)} ms after navigation, `
@@ -42,6 +48,7 @@ async function start() {
     config,
     digit,
     word,
+    write,
     canvasPNG: () => digit.canvas.toDataURL('image/png'),
     async runModel(url, values) {
       if (!models.has(url)) models.set(url, await EdgeModel.load(url));

@@ -2,7 +2,8 @@
 // input; the phone model's prediction, ten probability bars, latency; and
 // the occlusion map of the same file on the same input.
 
-import { greyLevels, mnistStyle, MNIST_SIZE } from './preprocess.js';
+import { DrawingPad } from './drawing_pad.js';
+import { mnistStyle, MNIST_SIZE } from './preprocess.js';
 import { occlusionMap } from './occlusion.js';
 
 const INK_WIDTH = 0.07;   // stroke width as a share of the canvas side
@@ -13,7 +14,7 @@ export class DigitPanel {
     this.config = config;
     this.precision = 'float32';
     this.canvas = root.querySelector('[data-testid="digit-canvas"]');
-    this.context = this.canvas.getContext('2d', { willReadFrequently: true });
+    this.pad = new DrawingPad(this.canvas, { lineWidth: INK_WIDTH * this.canvas.width, onStroke: () => this.update() });
     this.inputView = root.querySelector('[data-testid="digit-input"]');
     this.occlusionView = root.querySelector('[data-testid="digit-occlusion"]');
     this.prediction = root.querySelector('[data-testid="digit-prediction"]');
@@ -40,37 +41,6 @@ export class DigitPanel {
   }
 
   listen(root) {
-    let drawing = false;
-    const point = (event) => {
-      const box = this.canvas.getBoundingClientRect();
-      return [(event.clientX - box.left) * this.canvas.width / box.width,
-              (event.clientY - box.top) * this.canvas.height / box.height];
-    };
-    this.canvas.addEventListener('pointerdown', (event) => {
-      drawing = true;
-      this.canvas.setPointerCapture(event.pointerId);
-      const [x, y] = point(event);
-      this.context.beginPath();
-      this.context.moveTo(x, y);
-      this.context.lineTo(x, y);
-      this.context.stroke();
-      event.preventDefault();
-    });
-    this.canvas.addEventListener('pointermove', (event) => {
-      if (!drawing) return;
-      const [x, y] = point(event);
-      this.context.lineTo(x, y);
-      this.context.stroke();
-      event.preventDefault();
-    });
-    const finish = (event) => {
-      if (!drawing) return;
-      drawing = false;
-      if (this.canvas.hasPointerCapture(event.pointerId)) this.canvas.releasePointerCapture(event.pointerId);
-      this.update();
-    };
-    this.canvas.addEventListener('pointerup', finish);
-    this.canvas.addEventListener('pointercancel', finish);
     root.querySelector('[data-testid="digit-clear"]').addEventListener('click', () => this.clear());
     root.querySelector('[data-testid="digit-precision"]').addEventListener('change', (event) => {
       this.precision = event.target.value;
@@ -79,13 +49,7 @@ export class DigitPanel {
   }
 
   clear() {
-    const c = this.context;
-    c.fillStyle = '#ffffff';
-    c.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    c.strokeStyle = '#000000';
-    c.lineWidth = INK_WIDTH * this.canvas.width;
-    c.lineCap = 'round';
-    c.lineJoin = 'round';
+    this.pad.clear();
     this.last = null;
     this.prediction.textContent = '';
     this.latency.textContent = 'draw a digit';
@@ -103,9 +67,8 @@ export class DigitPanel {
 
   /** The 28x28 input of the drawing as `keras-seq infer` makes it from a PNG, or null when blank. */
   input() {
-    const { width, height } = this.canvas;
-    const pixels = this.context.getImageData(0, 0, width, height).data;
-    return mnistStyle(greyLevels(pixels, width, height), width, height, this.config.pillowVerticalFirst);
+    const { grey, width, height } = this.pad.grey();
+    return mnistStyle(grey, width, height, this.config.pillowVerticalFirst);
   }
 
   /** Predict (and explain) the current drawing; calls run one after the other. */

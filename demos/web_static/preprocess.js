@@ -158,10 +158,13 @@ export function resizeLanczos(pixels, width, height, outW, outH, verticalFirstRu
 }
 
 /**
- * The MNIST-style 28x28 input (Float32Array, row-major) of a grey image, or
- * null when the image is blank (no ink to read).
+ * The steps MNIST-style digits and word strips share (keras_seq.export.digit_image.mnist_style and
+ * keras_seq.datasets.word_strips.normalise_strip): polarity from the border's median (light paper is
+ * inverted so ink is bright), contrast stretch to [0, 1], and the bounding box of the pixels > 0.2.
+ * Returns {image, top, bottom, left, right} (the stretched image, the box's first and last row and
+ * column, all included), or null when the image is blank (max - min < 1e-3).
  */
-export function mnistStyle(grey, width, height, verticalFirstRule = true) {
+export function inkBox(grey, width, height) {
   let image = Float32Array.from(grey);
   const border = [];
   for (let x = 0; x < width; x++) border.push(image[x]);
@@ -177,17 +180,28 @@ export function mnistStyle(grey, width, height, verticalFirstRule = true) {
   if (high - low < 1e-3) return null;
   const range = f32(high - low);
   image = image.map((v) => f32(f32(v - low) / range));
-  const rows = [], cols = [];
+  let top = -1, bottom = -1, left = width, right = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (image[y * width + x] > INK_THRESHOLD) {
-        if (rows.length === 0 || rows[rows.length - 1] !== y) rows.push(y);
-        cols.push(x);
+        if (top < 0) top = y;
+        bottom = y;
+        left = Math.min(left, x);
+        right = Math.max(right, x);
       }
     }
   }
-  const top = rows[0], bottom = rows[rows.length - 1];
-  const left = Math.min(...cols), right = Math.max(...cols);
+  return { image, top, bottom, left, right };
+}
+
+/**
+ * The MNIST-style 28x28 input (Float32Array, row-major) of a grey image, or
+ * null when the image is blank (no ink to read).
+ */
+export function mnistStyle(grey, width, height, verticalFirstRule = true) {
+  const box = inkBox(grey, width, height);
+  if (box === null) return null;
+  const { image, top, bottom, left, right } = box;
   const h = bottom - top + 1, w = right - left + 1;
   const crop = new Uint8Array(h * w);
   for (let y = 0; y < h; y++) {

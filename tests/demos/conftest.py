@@ -1,7 +1,62 @@
-"""Fixtures for the demo tests: a small CNN trained for seconds on MNIST."""
+"""Fixtures for the demo tests: a small CNN trained for seconds on MNIST; the web page's browser."""
+
+import pathlib
+import shutil
 
 import numpy as np
 import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def browser_missing():
+    """Why the web page cannot be tested here (Playwright, chromium or LiteRT.js missing), or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e .[test])"
+    if not pathlib.Path(CHROMIUM).is_file():
+        return "chromium is not installed (apt-get install -y chromium)"
+    from keras_seq.demos import web_site
+
+    installed = all((web_site.STATIC / "node_modules" / source).is_file() for source, _ in web_site.LITERT_FILES)
+    if not installed and not (shutil.which("npm") and shutil.which("node")):
+        return "LiteRT.js is not installed and node/npm are missing to install it (npm ci)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (skips the test, with the reason, where it cannot run)."""
+    reason = browser_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def draw_strokes():
+    """``draw(page, testid, strokes)``: polylines (fractions of the canvas) drawn with real mouse events."""
+
+    def draw(page, testid, strokes, steps=8):
+        box = page.get_by_test_id(testid).bounding_box()
+        for stroke in strokes:
+            points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in stroke]
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for (x0, y0), (x1, y1) in zip(points, points[1:]):
+                for t in np.linspace(0, 1, steps)[1:]:
+                    page.mouse.move(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+            page.mouse.up()
+
+    return draw
 
 
 @pytest.fixture(scope="session")

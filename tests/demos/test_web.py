@@ -1,20 +1,15 @@
 """The web demo in a real browser: Debian's chromium driven by Playwright, LiteRT.js running our files.
 
 Skipped, with the reason, only where chromium, Playwright or node/npm (for
-LiteRT.js) are missing; ``.ci/run`` installs them.
+LiteRT.js) are missing (the ``browser`` fixture); ``.ci/run`` installs them.
 """
 
 import base64
 import json
-import pathlib
-import shutil
 
 import numpy as np
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 # Strokes for five digits, as fractions of the canvas: one polyline per stroke.
 DIGIT_STROKES = {
     "1": [[(0.5, 0.15), (0.5, 0.85)]],
@@ -23,24 +18,7 @@ DIGIT_STROKES = {
     "4": [[(0.6, 0.85), (0.6, 0.15), (0.25, 0.6), (0.78, 0.6)]],
     "3": [[(0.28, 0.2), (0.7, 0.22), (0.45, 0.48), (0.72, 0.65), (0.5, 0.86), (0.25, 0.78)]],
 }
-
-
-def _missing():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e .[test])"
-    if not pathlib.Path(CHROMIUM).is_file():
-        return "chromium is not installed (apt-get install -y chromium)"
-    from keras_seq.demos import web_site
-
-    installed = all((web_site.STATIC / "node_modules" / source).is_file() for source, _ in web_site.LITERT_FILES)
-    if not installed and not (shutil.which("npm") and shutil.which("node")):
-        return "LiteRT.js is not installed and node/npm are missing to install it (npm ci)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+DIGIT_DONE = "document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'"
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +30,15 @@ def word_data():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, trained_cnn, mnist_small, word_data):
-    """The site built from a small trained digit CNN and a tiny word model trained for one epoch."""
+def site(browser, tmp_path_factory, trained_cnn, mnist_small, word_data):
+    """The site built from a small trained digit CNN, a tiny word model trained for one epoch and a
+    tiny word reader with random weights (the "write a word" panel has its own tests)."""
     import keras
 
     from keras_seq.demos.handwriting import train_handwriting
     from keras_seq.demos.web_site import build_site, shipped_words
+    from keras_seq.demos.words import FAST
+    from keras_seq.models import word_reader
 
     keras.utils.set_random_seed(3)
     train, test = word_data
@@ -65,19 +46,10 @@ def site(tmp_path_factory, trained_cnn, mnist_small, word_data):
     words = train_handwriting(x, y, epochs=2, model_options={"units": 16, "filters": (8, 8), "features": 16},
                               verbose=0)
     folder = tmp_path_factory.mktemp("web") / "web"
-    paths = build_site(folder, trained_cnn, words, mnist_small[0][:200], test, word_count=20)
+    paths = build_site(folder, trained_cnn, words, mnist_small[0][:200], test, word_reader(**FAST["model"]),
+                       word_count=20)
     return {"folder": folder, "paths": paths, "word_model": words, "test": shipped_words(test, 20),
             "max_length": json.loads(paths["config"].read_text())["maxLength"]}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,23 +80,20 @@ def edge(site, name):
     return export.EdgeModel(site["paths"][name], verify=False)
 
 
-def draw(page, strokes):
-    """Draw with real mouse events (down, moves, up) and wait for the page's answer."""
-    page.get_by_test_id("digit-clear").click()
-    box = page.get_by_test_id("digit-canvas").bounding_box()
-    for stroke in strokes:
-        points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
-            for t in np.linspace(0, 1, 8)[1:]:
-                page.mouse.move(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
-        page.mouse.up()
-    page.wait_for_function("document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'")
-    return page.evaluate("window.kerasSeqDemo.digit.last")
+@pytest.fixture(scope="module")
+def draw(draw_strokes):
+    """``draw(page, strokes)``: a digit drawn with real mouse events (down, moves, up); the page's answer."""
+
+    def draw_digit(page, strokes):
+        page.get_by_test_id("digit-clear").click()
+        draw_strokes(page, "digit-canvas", strokes)
+        page.wait_for_function(DIGIT_DONE)
+        return page.evaluate("window.kerasSeqDemo.digit.last")
+
+    return draw_digit
 
 
-def test_drawn_digits_read_as_edge_model_reads_the_pages_own_input(page, site, tmp_path):
+def test_drawn_digits_read_as_edge_model_reads_the_pages_own_input(page, site, draw, tmp_path):
     """Five drawn digits: the page's 28x28 input is what `keras-seq infer` makes of the canvas PNG,
     and the page's prediction and probabilities are EdgeModel's on that input."""
     from keras_seq.export.digit_image import load_digit_image
@@ -149,7 +118,7 @@ def test_drawn_digits_read_as_edge_model_reads_the_pages_own_input(page, site, t
     assert not page.errors
 
 
-def test_int8_switch_runs_the_int8_file(page, site):
+def test_int8_switch_runs_the_int8_file(page, site, draw):
     float32_last = draw(page, DIGIT_STROKES["7"])
     page.get_by_test_id("digit-precision").select_option("int8")
     page.wait_for_function("window.kerasSeqDemo.digit.last && window.kerasSeqDemo.digit.last.precision === 'int8'")
@@ -162,7 +131,7 @@ def test_int8_switch_runs_the_int8_file(page, site):
     page.get_by_test_id("digit-precision").select_option("float32")
 
 
-def test_occlusion_map_equals_python_occlusion_through_the_same_file(page, site):
+def test_occlusion_map_equals_python_occlusion_through_the_same_file(page, site, draw):
     from keras_seq.demos.occlusion import OcclusionSensitivity
     from keras_seq.demos.web_site import DIGIT_OCCLUSION
 
@@ -203,7 +172,7 @@ def test_nothing_is_fetched_from_another_host(page, served):
                                   for url in page.requested), page.requested
 
 
-def test_screenshot_is_not_blank(page, tmp_path):
+def test_screenshot_is_not_blank(page, draw, tmp_path):
     from PIL import Image
 
     draw(page, DIGIT_STROKES["3"])
@@ -231,7 +200,7 @@ def test_works_on_a_phone_sized_screen(browser, served):
     for y in ys[1:]:
         touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    phone.wait_for_function("document.querySelector('[data-testid=digit-canvas]').dataset.state === 'done'")
+    phone.wait_for_function(DIGIT_DONE)
     assert phone.get_by_test_id("digit-prediction").inner_text().isdigit()
     context.close()
 

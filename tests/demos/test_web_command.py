@@ -84,9 +84,9 @@ def test_max_length_shorter_than_a_word_is_refused(tmp_path):
 
     words = ocr_words.load_words().subset(np.arange(5))
     with pytest.raises(ValueError, match="max_length=1 is not allowed"):
-        web_site.build_site(tmp_path, None, None, None, words, max_length=1)
+        web_site.build_site(tmp_path, None, None, None, words, None, max_length=1)
     with pytest.raises(ValueError, match="word_count=0"):
-        web_site.build_site(tmp_path, None, None, None, words, word_count=0)
+        web_site.build_site(tmp_path, None, None, None, words, None, word_count=0)
 
 
 def test_server_serves_the_site_on_localhost_only(tmp_path):
