@@ -105,3 +105,70 @@ def test_server_refuses_bad_arguments(tmp_path, folder, port, message):
     (tmp_path / "index.html").write_text("")
     with pytest.raises(ValueError, match=message):
         SiteServer(tmp_path / folder, port=port)
+
+
+def tiny_reader(width=None):
+    from keras_seq.demos.words import FAST
+    from keras_seq.models import word_reader
+
+    return word_reader(width=width, **FAST["model"])
+
+
+def quiet_progress():
+    import io
+
+    from keras_seq.demos.progress import Progress
+
+    return Progress(total=3, stream=io.StringIO())
+
+
+def test_the_word_reader_in_out_is_used_when_present(tmp_path):
+    from keras_seq.saving import save_model
+
+    reader = tiny_reader(width=256)
+    save_model(reader, tmp_path / "words.keras")
+    loaded = web.word_reader_model(tmp_path, None, True, quiet_progress())
+    for mine, theirs in zip(loaded.get_weights(), reader.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_words_keras_that_is_not_a_word_reader_is_refused(tmp_path):
+    import keras
+
+    from keras_seq.saving import save_model
+
+    digits = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    save_model(digits, tmp_path / "words.keras")
+    with pytest.raises(ValueError, match="is not a word reader"):
+        web.word_reader_model(tmp_path, None, True, quiet_progress())
+
+
+@pytest.mark.parametrize("fast, epochs, expected", [(True, None, 1), (False, None, "default"), (False, 2, 2)])
+def test_without_one_the_reader_is_trained_as_the_words_demo_trains_it(monkeypatch, tmp_path, fast, epochs, expected):
+    from keras_seq.demos import words
+
+    seen = {}
+    monkeypatch.setattr(words, "training_data", lambda fast: ("data", fast))
+
+    def train(data, out, epochs, fast, progress):
+        seen.update(data=data, out=out, epochs=epochs, fast=fast)
+        return tiny_reader()
+
+    monkeypatch.setattr(words, "train_reader", train)
+    model = web.word_reader_model(tmp_path, epochs, fast, quiet_progress())
+    assert seen == {"data": ("data", fast), "out": tmp_path, "fast": fast,
+                    "epochs": words.DEFAULT_EPOCHS if expected == "default" else expected}
+    assert model.inputs[0].shape[2] == 256 and (tmp_path / "words.keras").is_file()
+
+
+def test_build_site_refuses_a_model_that_is_not_a_word_reader(tmp_path):
+    import keras
+
+    from keras_seq.datasets import ocr_words
+
+    words = ocr_words.load_words().subset(np.arange(5))
+    not_reader = keras.Sequential([keras.Input((16, 8)), keras.layers.Dense(27)])
+    for model in (None, not_reader):
+        with pytest.raises(ValueError, match="word_reader=.* is not allowed; expected a Keras word reader"):
+            web_site.build_site(tmp_path, None, None, None, words, model)
+    assert list(tmp_path.iterdir()) == []
