@@ -9,17 +9,24 @@ serves it on 127.0.0.1 and drives Debian's chromium with Playwright:
 - per inference: ``runs`` calls of one model on one input inside the page
   (tensor in, run, probabilities out): the median single run and the median
   of batches of ten, for the digit
-  model (float32, int8) and the word model in its current form (letters
+  model (float32, int8), the word model in its current form (letters
   folded into the batch, Conv2D) and in the old per-letter Conv3D form with
-  the same weights; LiteRT's Python interpreter runs the same files in the
-  same process as the peer.
+  the same weights, and the CTC word reader (256 columns with a mask, on a
+  held-out word's strip); LiteRT's Python interpreter runs the same files in
+  the same process as the peer;
+- one read of a word written on the "write a word" canvas with mouse
+  events: the page's own pixels to its strip, the reader's file, greedy CTC
+  decoding (``kerasSeqDemo.write.read()``), against Python on the same
+  pixels (the canvas PNG decoded once): ``normalise_strip``,
+  ``model_input``, ``EdgeModel.predict`` on the same file, ``decode_ctc``.
 
 Medians of ``--rounds`` rounds.
 
-    python benchmarks/web_latency.py --handwriting keras-seq-out/handwriting.keras
+    python benchmarks/web_latency.py --handwriting keras-seq-out/handwriting.keras --reader keras-seq-out/words.keras
 """
 
 import argparse
+import base64
 import os
 import shutil
 import statistics
@@ -32,12 +39,19 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_seq import export  # noqa: E402
-from keras_seq.datasets import mnist, ocr_words  # noqa: E402
+from keras_seq.datasets import mnist, ocr_words, word_strips  # noqa: E402
 from keras_seq.demos.web_server import SiteServer  # noqa: E402
+from keras_seq.export import word_image  # noqa: E402
 from keras_seq.demos.web_site import WORD_COUNT, build_site, shipped_words  # noqa: E402
-from keras_seq.models import handwriting, lenet5  # noqa: E402
+from keras_seq.models import ctc, handwriting, lenet5, word_reader  # noqa: E402
 from keras_seq.models.handwriting import _reader, letters_in_batch  # noqa: E402
 
+# A word written on the "write a word" canvas: polylines in fractions of the canvas.
+WRITTEN_WORD = [[(0.08, 0.35), (0.1, 0.7)], [(0.1, 0.45), (0.16, 0.35), (0.2, 0.7)],
+                [(0.2, 0.45), (0.26, 0.35), (0.3, 0.7)],
+                [(0.42, 0.4), (0.36, 0.45), (0.35, 0.65), (0.41, 0.7), (0.45, 0.6), (0.43, 0.4), (0.46, 0.7)],
+                [(0.52, 0.35), (0.58, 0.7), (0.64, 0.35)],
+                [(0.7, 0.55), (0.8, 0.52), (0.76, 0.38), (0.7, 0.45), (0.71, 0.66), (0.8, 0.7)]]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
@@ -78,11 +92,42 @@ def python_ms(data, x, runs):
     return 1000 * statistics.median(batches)
 
 
+def write_word(page, strokes):
+    """Draw ``strokes`` on the page's word canvas with mouse events; the page's own reading of them."""
+    page.get_by_test_id("write-clear").click()
+    box = page.get_by_test_id("write-canvas").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(x, y, steps=8)
+        page.mouse.up()
+    page.wait_for_function("['done', 'refused'].includes("
+                           "document.querySelector('[data-testid=write-canvas]').dataset.state)")
+    return page.evaluate("window.kerasSeqDemo.write.last")
+
+
+def python_read_ms(edge, gray, runs):
+    """Python on the same pixels and file: normalise_strip, model_input, predict, greedy CTC; median ms."""
+    width = edge.input_shape[2]
+    times = []
+    for _ in range(runs + 5):
+        start = time.perf_counter()
+        strip = word_strips.normalise_strip(gray, max_width=width)
+        y = edge.predict(word_strips.model_input([strip], width))[0, : strip.shape[1] // 2]
+        ctc.decode_ctc(y[None], method="greedy")
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times[5:])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--handwriting", default=None,
                         help="a trained handwriting .keras (default: untrained, full size)")
     parser.add_argument("--digits", default=None, help="a trained digit .keras (default: untrained LeNet-5 modern)")
+    parser.add_argument("--reader", default=None,
+                        help="a trained CTC word reader .keras, e.g. keras-seq-out/words.keras (default: untrained)")
     parser.add_argument("--runs", type=int, default=200, help="inferences per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--loads", type=int, default=5, help="fresh page loads")
@@ -93,11 +138,12 @@ def main(argv=None):
 
     digits = keras.saving.load_model(args.digits) if args.digits else lenet5("modern")
     words = letters_in_batch(keras.saving.load_model(args.handwriting)) if args.handwriting else handwriting()
+    reader = keras.saving.load_model(args.reader) if args.reader else word_reader()
     (x_train, _), (x_test, _) = mnist.load_data()
     representative = (x_train[:500, ..., None] / 255.0).astype(np.float32)
     _, test = ocr_words.load_words().split(0)
     folder = tempfile.mkdtemp(prefix="web-latency-")
-    paths = build_site(os.path.join(folder, "web"), digits, words, representative, test)
+    paths = build_site(os.path.join(folder, "web"), digits, words, representative, test, reader)
     length = int(shipped_words(test, WORD_COUNT).lengths.max())
     old = export.to_tflite(conv3d_form(words), batch_size=1, max_length=length)
     old_path = os.path.join(folder, "web", "models", "handwriting_conv3d.tflite")
@@ -105,11 +151,13 @@ def main(argv=None):
         stream.write(old)
     digit = (x_test[:1, ..., None] / 255.0).astype(np.float32)
     word, _, _ = test.subset(np.arange(1)).padded(maxlen=length)
+    strip = word_strips.model_input(word_strips.real_strips(test.subset(np.arange(1))).images, word_strips.MAX_WIDTH)
     cases = {
         "digits float32": ("./models/digits_float32.tflite", digit, paths["digits_float32"].read_bytes()),
         "digits int8": ("./models/digits_int8.tflite", digit, paths["digits_int8"].read_bytes()),
         "word, Conv2D (now)": ("./models/handwriting.tflite", word, paths["handwriting"].read_bytes()),
         "word, Conv3D (old)": ("./models/handwriting_conv3d.tflite", word, old),
+        "word reader, 256 cols": ("./models/word_reader.tflite", strip, paths["word_reader"].read_bytes()),
     }
     with SiteServer(os.path.join(folder, "web")) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
@@ -144,7 +192,7 @@ def main(argv=None):
             return [median(single), median(batches)];
         }"""
         print(f"page load over {len(loads)} fresh loads (median, min-max), ms since navigation: "
-              f"LiteRT.js and the 3 models compiled {statistics.median(models):.0f} "
+              f"LiteRT.js and the 4 models compiled {statistics.median(models):.0f} "
               f"({min(models):.0f}-{max(models):.0f}); first word read and explained "
               f"{statistics.median(loads):.0f} ({min(loads):.0f}-{max(loads):.0f})")
         print(f"{'model':<22}{'browser ms (single run)':>24}{'(ten-run batch)':>17}{'python ms':>11}"
@@ -160,6 +208,35 @@ def main(argv=None):
         print(f"word model in the browser (single runs): Conv3D / Conv2D = "
               f"{results['word, Conv3D (old)'] / results['word, Conv2D (now)']:.1f}x; "
               f"target under 2 ms per word: {'met' if results['word, Conv2D (now)'] < 2 else 'NOT met'}")
+        written = write_word(page, WRITTEN_WORD)
+        if "refused" in written:
+            raise SystemExit(f"the written word was refused: {written['message']}")
+        png = base64.b64decode(page.evaluate("window.kerasSeqDemo.write.canvasPNG()").split(",", 1)[1])
+        with open(os.path.join(folder, "written.png"), "wb") as stream:
+            stream.write(png)
+        gray = word_image.load_word_gray(os.path.join(folder, "written.png"))
+        reads = """async (runs) => {
+            for (let i = 0; i < 5; i++) await window.kerasSeqDemo.write.read();
+            const total = [], pre = [], run = [];
+            for (let i = 0; i < runs; i++) {
+                const start = performance.now();
+                const r = await window.kerasSeqDemo.write.read();
+                total.push(performance.now() - start);
+                pre.push(r.preprocessMs);
+                run.push(r.runMs);
+            }
+            const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+            return [median(total), median(pre), median(run)];
+        }"""
+        read_runs = max(5, args.runs // 10)
+        rounds = [page.evaluate(reads, read_runs) for _ in range(args.rounds)]
+        browser_read = statistics.median(r[0] for r in rounds)
+        reader_edge = export.EdgeModel(paths["word_reader"], verify=False)
+        peer = statistics.median(python_read_ms(reader_edge, gray, read_runs) for _ in range(args.rounds))
+        print(f"one read of a written word ({written['columns']} columns, read {written['text']!r}): canvas pixels "
+              f"to strip, the reader's file, greedy CTC: browser {browser_read:.2f} ms (preprocess "
+              f"{statistics.median(r[1] for r in rounds):.2f}, run {statistics.median(r[2] for r in rounds):.2f}); "
+              f"python {peer:.2f} ms; browser/python {browser_read / peer:.2f}", flush=True)
         if args.screenshot:
             box = page.get_by_test_id("digit-canvas").bounding_box()
             page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.22 * box["height"])
