@@ -104,17 +104,6 @@ def reader_config():
             "occlusion": {"window": occlusion.window, "stride": occlusion.stride}}
 
 
-def check_word_reader(model):
-    """Raise ``ValueError`` unless ``model`` is a CTC word reader (16, W, 2) -> (W / 2, 27)."""
-    from keras_seq.export import word_image
-    from keras_seq.models import ctc
-
-    if not hasattr(model, "inputs") or len(model.inputs) != 1 or len(model.outputs) != 1 \
-            or not word_image.is_word_reader(model.inputs[0].shape) or model.outputs[0].shape[-1] != len(ctc.ALPHABET):
-        raise ValueError(f"word_reader={model!r} is not allowed; expected a Keras word reader "
-                         f"(batch, 16, width, 2) -> (batch, width / 2, {len(ctc.ALPHABET)})")
-
-
 def export_models(digit_model, word_model, representative_digits, folder, max_length, word_reader):
     """Write the four ``.tflite`` files into ``folder``; return their paths by name."""
     from keras_seq import export
@@ -165,6 +154,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     """
     from keras_seq.arguments import positive_int
     from keras_seq.atomic_files import write_bytes, write_json
+    from keras_seq.demos import model_files
 
     import PIL
 
@@ -176,7 +166,9 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     max_length = longest if max_length is None else positive_int(max_length, "max_length")
     if max_length < longest:
         raise ValueError(f"max_length={max_length} is not allowed; expected >= {longest} (the longest word)")
-    check_word_reader(word_reader)
+    if not model_files.is_word_reader_model(word_reader):
+        raise ValueError(f"word_reader={word_reader!r} is not allowed; expected a Keras word reader "
+                         "(batch, 16, width, 2) -> (batch, width / 2, 27)")
     folder = pathlib.Path(folder)
     modules = node_modules(cache or folder.parent / "web-npm")
     paths = {}

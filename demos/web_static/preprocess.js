@@ -165,7 +165,8 @@ export function resizeLanczos(pixels, width, height, outW, outH, verticalFirstRu
  * column, all included), or null when the image is blank (max - min < 1e-3).
  */
 export function inkBox(grey, width, height) {
-  let image = Float32Array.from(grey);
+  const image = Float32Array.from(grey);
+  const size = width * height;
   const border = [];
   for (let x = 0; x < width; x++) border.push(image[x]);
   for (let x = 0; x < width; x++) border.push(image[(height - 1) * width + x]);
@@ -174,22 +175,32 @@ export function inkBox(grey, width, height) {
   border.sort((a, b) => a - b);
   const middle = border.length / 2;
   const median = f32(f32(border[middle - 1] + border[middle]) / 2);   // even count: the two middle values
-  if (median > 0.5) image = image.map((v) => f32(1 - v));   // dark ink on light paper
+  if (median > 0.5) for (let i = 0; i < size; i++) image[i] = 1 - image[i];   // dark ink on light paper
   let low = Infinity, high = -Infinity;
-  for (const v of image) { low = Math.min(low, v); high = Math.max(high, v); }
+  for (let i = 0; i < size; i++) {
+    const v = image[i];
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
   if (high - low < 1e-3) return null;
   const range = f32(high - low);
-  image = image.map((v) => f32(f32(v - low) / range));
+  // each value stored in the Float32Array is rounded to float32, as numpy's float32 steps are
+  for (let i = 0; i < size; i++) image[i] = f32(image[i] - low) / range;
   let top = -1, bottom = -1, left = width, right = -1;
   for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let first = -1, last = -1;
     for (let x = 0; x < width; x++) {
-      if (image[y * width + x] > INK_THRESHOLD) {
-        if (top < 0) top = y;
-        bottom = y;
-        left = Math.min(left, x);
-        right = Math.max(right, x);
+      if (image[row + x] > INK_THRESHOLD) {
+        if (first < 0) first = x;
+        last = x;
       }
     }
+    if (first < 0) continue;
+    if (top < 0) top = y;
+    bottom = y;
+    if (first < left) left = first;
+    if (last > right) right = last;
   }
   return { image, top, bottom, left, right };
 }

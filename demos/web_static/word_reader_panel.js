@@ -63,7 +63,7 @@ export class WordReaderPanel {
 
   /**
    * One read of the drawing: preprocess, run the file, decode. Resolves to
-   * {strip, columns, probabilities, steps, reading, preprocessMs, runMs, decodeMs};
+   * {strip (wordStrip's), probabilities, steps, reading (greedyDecode's), preprocessMs, runMs, decodeMs};
    * rejects with a StripError for a drawing the reader cannot take.
    */
   async read() {

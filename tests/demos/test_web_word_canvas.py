@@ -268,7 +268,8 @@ def test_writing_with_a_finger_on_a_phone_sized_screen(browser, served):
     points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in WORDS["zigzag"][0]]
     path = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0)) for (x0, y0), (x1, y1) in zip(points, points[1:])
             for t in np.linspace(0, 1, 6)[1:]]
-    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+    x, y = points[0]
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
     for x, y in path:
         touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
     touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
