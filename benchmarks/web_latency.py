@@ -109,16 +109,24 @@ def write_word(page, strokes):
 
 
 def python_read_ms(edge, gray, runs):
-    """Python on the same pixels and file: normalise_strip, model_input, predict, greedy CTC; median ms."""
+    """Python on the same pixels and file: normalise_strip + model_input, predict, greedy CTC.
+
+    Returns the medians (ms) of the whole read, of the preprocessing and of the run.
+    """
     width = edge.input_shape[2]
-    times = []
+    total, preprocess, run = [], [], []
     for _ in range(runs + 5):
         start = time.perf_counter()
         strip = word_strips.normalise_strip(gray, max_width=width)
-        y = edge.predict(word_strips.model_input([strip], width))[0, : strip.shape[1] // 2]
+        x = word_strips.model_input([strip], width)
+        prepared = time.perf_counter()
+        y = edge.predict(x)[0, : strip.shape[1] // 2]
+        ran = time.perf_counter()
         ctc.decode_ctc(y[None], method="greedy")
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[5:])
+        total.append(time.perf_counter() - start)
+        preprocess.append(prepared - start)
+        run.append(ran - prepared)
+    return [1000 * statistics.median(times[5:]) for times in (total, preprocess, run)]
 
 
 def main(argv=None):
@@ -232,11 +240,13 @@ def main(argv=None):
         rounds = [page.evaluate(reads, read_runs) for _ in range(args.rounds)]
         browser_read = statistics.median(r[0] for r in rounds)
         reader_edge = export.EdgeModel(paths["word_reader"], verify=False)
-        peer = statistics.median(python_read_ms(reader_edge, gray, read_runs) for _ in range(args.rounds))
+        peers = [python_read_ms(reader_edge, gray, read_runs) for _ in range(args.rounds)]
+        peer, peer_pre, peer_run = (statistics.median(p[i] for p in peers) for i in range(3))
         print(f"one read of a written word ({written['columns']} columns, read {written['text']!r}): canvas pixels "
               f"to strip, the reader's file, greedy CTC: browser {browser_read:.2f} ms (preprocess "
               f"{statistics.median(r[1] for r in rounds):.2f}, run {statistics.median(r[2] for r in rounds):.2f}); "
-              f"python {peer:.2f} ms; browser/python {browser_read / peer:.2f}", flush=True)
+              f"python {peer:.2f} ms (preprocess {peer_pre:.2f}, run {peer_run:.2f}); "
+              f"browser/python {browser_read / peer:.2f}", flush=True)
         if args.screenshot:
             box = page.get_by_test_id("digit-canvas").bounding_box()
             page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.22 * box["height"])

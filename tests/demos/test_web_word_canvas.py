@@ -149,6 +149,53 @@ def test_drawn_words_read_as_python_reads_the_pages_own_canvas(page, edge, write
     assert not page.errors
 
 
+def random_picture(rng):
+    """A grey picture of any size and polarity: paper, noisy or not, with up to four ink blocks of any grey."""
+    height, width = int(rng.integers(3, 70)), int(rng.integers(3, 400))
+    paper = float(rng.choice([0.0, 1.0, 0.85]))
+    gray = np.clip(paper + rng.normal(0, float(rng.choice([0.0, 0.03])), (height, width)), 0, 1)
+    for _ in range(int(rng.integers(0, 5))):
+        top, left = int(rng.integers(0, height)), int(rng.integers(0, width))
+        bottom, right = top + int(rng.integers(1, height + 1)), left + int(rng.integers(1, width + 1))
+        gray[top:bottom, left:right] = abs(paper - rng.uniform(0.4, 1.0))
+    return (np.round(gray * 255) / 255).astype(np.float32)   # 8-bit levels, as a canvas holds
+
+
+def test_strip_preprocessing_equals_normalise_strip_on_random_pictures(page):
+    """Shrinking and enlarging, odd and even widths, both polarities, and the three refusals."""
+    from keras_seq.datasets import word_strips
+
+    rng = np.random.default_rng(1)
+    reasons = {"blank": "blank", "pixel high": "thin", "columns wide": "wide"}
+    seen = set()
+    for trial in range(60):
+        gray = random_picture(rng)
+        height, width = gray.shape
+        page_strip = page.evaluate(
+            """async ([values, width, height]) => {
+                const { wordStrip } = await import('./strip_preprocess.js');
+                try {
+                    const strip = wordStrip(Float32Array.from(values), width, height,
+                                            window.kerasSeqDemo.config.wordReader);
+                    return { values: Array.from(strip.values), columns: strip.columns };
+                } catch (error) {
+                    return { refused: error.reason, message: error.message };
+                }
+            }""", [gray.ravel().tolist(), width, height])
+        try:
+            python = word_strips.normalise_strip(gray, max_width=256)
+        except ValueError as error:
+            reason = next(r for text, r in reasons.items() if text in str(error))
+            assert page_strip.get("refused") == reason, (trial, str(error), page_strip)
+            seen.add(reason)
+            continue
+        assert "refused" not in page_strip, (trial, page_strip)
+        np.testing.assert_allclose(np.reshape(page_strip["values"], (16, page_strip["columns"])), python,
+                                   atol=1e-6, rtol=0, err_msg=f"trial {trial}")
+        seen.add("enlarged" if height < 16 else "read")   # ink under 16 rows high is enlarged
+    assert seen >= {"blank", "wide", "enlarged", "read"}, seen
+
+
 HAND_WORKED = [
     # (most likely symbol per step, as alphabet characters; expected text, confidence steps, spans)
     ("aabb", "ab", [1, 3], [(0, 1), (2, 3)]),           # repeats merge
