@@ -21,10 +21,12 @@ In the page: draw a digit (mouse, pen or touch); it is preprocessed as
 ten probabilities, the latency and an occlusion map (as
 :mod:`keras_seq.demos.occlusion` computes it, through the same file) appear;
 a float32/int8 switch picks the file. Pick a held-out word to see each
-letter read, with its probability, and a per-letter occlusion strip. Write a word on the wide canvas: the drawing
-is normalised as ``keras-seq infer`` normalises a PNG of a word, read by the
-word reader's file, decoded greedily (CTC) with per-letter confidences, and
-each letter's column saliency is shown under the normalised strip.
+letter read, with its probability, and a per-letter occlusion strip. Write
+a word on the wide canvas: the drawing is normalised as ``keras-seq infer``
+normalises a PNG of a word, read by the word reader's file, decoded
+greedily (CTC) with per-letter confidences, and each letter's column
+saliency (as ``keras-seq demo words`` computes it) is shown under the
+normalised strip.
 
 Example:
     >>> from keras_seq.demos.web import run_demo
