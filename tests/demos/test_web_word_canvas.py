@@ -36,8 +36,8 @@ def reader():
     keras.utils.set_random_seed(11)
     model = word_reader(**FAST["model"])
     for name, scale in (("conv1", 3.0), ("features", 20.0), ("logits", 8.0)):
-        kernel, bias = model.get_layer(name).get_weights()
-        model.get_layer(name).set_weights([scale * kernel, bias])
+        weights = model.get_layer(name).get_weights()   # the kernel, then any bias
+        model.get_layer(name).set_weights([scale * weights[0]] + weights[1:])
     return model
 
 
