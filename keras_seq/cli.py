@@ -23,7 +23,8 @@ COMMANDS = {
     "infer": ("keras_seq.export.infer_command",
               "run a .tflite model on a digit image, a picture of a word or a bundled OCR word"),
     "verify": ("keras_seq.export.verify_command", "check a .tflite or .keras file's digest, structure and loading"),
-    "demo": ("keras_seq.demos.command", "run a demo: digits (default), handwriting, filters, gradient-flow, web, words"),
+    "demo": ("keras_seq.demos.command",
+             "run a demo: digits (default), handwriting, filters, gradient-flow, web, words"),
 }
 
 
