@@ -216,9 +216,11 @@ def synthetic_strips(words, count, seed=0):
 class StripAugmenter:
     """Draws a word's letter images as a strip the way pictures of words differ.
 
-    For each letter: crop to its ink columns, stretch its width by a factor
-    in ``widths``, thicken its strokes (a 2x2 maximum) with probability
-    ``thicken``, shift it up or down by up to ``jitter`` rows, and place it
+    With probability ``as_written`` the word is drawn as its writer wrote it
+    (the letter images side by side, only normalised), so a model also sees
+    words undistorted. Otherwise, for each letter: crop to its ink columns,
+    stretch its width by a factor in ``widths``, thicken its strokes (a 2x2
+    maximum) with probability ``thicken``, shift it up or down by up to ``jitter`` rows, and place it
     after a gap drawn from ``gaps`` (negative: letters overlap, ink combined
     by maximum). The whole word is then slanted, x' = x + s (y - h / 2) with
     s uniform in [-slant, slant], and normalised by :func:`normalise_strip`.
@@ -229,6 +231,7 @@ class StripAugmenter:
         jitter: largest vertical shift per letter in rows (int >= 0).
         slant: largest shear factor (>= 0).
         thicken: probability of thicker strokes (per word).
+        as_written: probability of drawing a word unchanged.
         seed: seed of the random draws.
 
     Example:
@@ -236,7 +239,8 @@ class StripAugmenter:
         >>> strip = augment(letter_images)   # (16, w) float32
     """
 
-    def __init__(self, widths=(0.75, 1.4), gaps=(-2, 3), jitter=2, slant=0.35, thicken=0.3, seed=None):
+    def __init__(self, widths=(0.75, 1.4), gaps=(-2, 3), jitter=2, slant=0.35, thicken=0.3, as_written=0.5,
+                 seed=None):
         self.widths = (arguments.positive_real(widths[0], "widths[0]"),
                        arguments.positive_real(widths[1], "widths[1]"))
         if self.widths[0] > self.widths[1]:
@@ -248,6 +252,7 @@ class StripAugmenter:
         self.jitter = arguments.integer(jitter, "jitter", minimum=0, maximum=4)
         self.slant = arguments.real(slant, "slant", minimum=0, maximum=1)
         self.thicken = arguments.real(thicken, "thicken", minimum=0, maximum=1)
+        self.as_written = arguments.real(as_written, "as_written", minimum=0, maximum=1)
         self.rng = np.random.default_rng(seed)
 
     def _letter(self, image):
@@ -259,6 +264,8 @@ class StripAugmenter:
 
     def __call__(self, letters):
         rng = self.rng
+        if rng.random() < self.as_written:
+            return normalise_strip(side_by_side(letters))
         pieces = [self._letter(np.asarray(letter, np.float32)) for letter in letters]
         gaps = rng.integers(self.gaps[0], self.gaps[1] + 1, size=len(pieces))
         gaps[0] = 0

@@ -171,7 +171,7 @@ def ctc_train_step(model, optimizer):
     return step
 
 
-def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=1e-3, global_clipnorm=5.0,
+def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, global_clipnorm=5.0,
                 synthetic=None, seed=0, run=None, log=None, model_options=None):
     """Train :func:`keras_seq.models.word_reader` on ``data.train``; continue any backup in ``out_dir``.
 

@@ -12,6 +12,7 @@ import pathlib
 import sys
 
 GLOBAL_CLIPNORM = 5.0
+LEARNING_RATE = 3e-3
 
 
 def _check(args, defaults):
@@ -28,19 +29,20 @@ def _check(args, defaults):
         raise ValueError(f"--strategy {args.strategy} is not available for words; it trains on one device")
     epochs = defaults[0] if args.epochs is None else arguments.positive_int(args.epochs, "--epochs")
     batch_size = defaults[1] if args.batch_size is None else arguments.positive_int(args.batch_size, "--batch-size")
-    arguments.positive_real(args.learning_rate, "--learning-rate")
+    learning_rate = LEARNING_RATE if args.learning_rate is None else arguments.positive_real(
+        args.learning_rate, "--learning-rate")
     clipnorm = GLOBAL_CLIPNORM if args.global_clipnorm is None else arguments.positive_real(
         args.global_clipnorm, "--global-clipnorm")
     arguments.positive_int(args.limit, "--limit", allow_none=True)
     if args.seed is not None:
         arguments.integer(args.seed, "--seed", minimum=0, maximum=2**32 - 1)
     out = args.out if args.out is not None else f"keras-seq-out/words-fold{args.test_fold}"
-    return epochs, batch_size, clipnorm, out
+    return epochs, batch_size, learning_rate, clipnorm, out
 
 
 def run_words(args, defaults):
     """Run ``keras-seq train words`` from parsed ``args``; ``defaults`` is (epochs, batch size)."""
-    epochs, batch_size, clipnorm, out = _check(args, defaults)
+    epochs, batch_size, learning_rate, clipnorm, out = _check(args, defaults)
     from keras_seq import atomic_files
     from keras_seq.training import reproducible, trainer, words
 
@@ -52,14 +54,14 @@ def run_words(args, defaults):
                        "batch_size": batch_size, "seed": args.seed}
     try:
         model, history, resumed_from = words.train_words(
-            data, out_dir=out, epochs=epochs, batch_size=batch_size, learning_rate=args.learning_rate,
+            data, out_dir=out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             global_clipnorm=clipnorm, seed=args.seed or 0, run=run_description)
     except trainer.NonFiniteLossError as error:
         print(f"keras-seq train: stopped: {error}", file=sys.stderr)
         return 3
     metrics = words.words_metrics(model, data)
     metrics.update(run_description, epochs=max(epochs, resumed_from), resumed_from_epoch=resumed_from,
-                   global_clipnorm=clipnorm, learning_rate=args.learning_rate,
+                   global_clipnorm=clipnorm, learning_rate=learning_rate,
                    training_words=len(data.train), history=history)
     folder = pathlib.Path(out)
     atomic_files.write_json(metrics, folder / "metrics.json")

@@ -94,6 +94,18 @@ def test_augmented_strips_vary_and_stay_normalised(words):
     assert all(np.array_equal(s, replay(letters)) for s in strips)  # a seed replays an epoch
 
 
+def test_as_written_draws_the_letters_side_by_side(words):
+    letters = words.images[1]
+    written = word_strips.normalise_strip(word_strips.side_by_side(letters))
+    always = word_strips.StripAugmenter(as_written=1.0, seed=0)
+    assert all(np.array_equal(always(letters), written) for _ in range(3))
+    never = word_strips.StripAugmenter(as_written=0.0, seed=0)
+    assert not any(np.array_equal(never(letters), written) for _ in range(8))
+    half = word_strips.StripAugmenter(seed=0)
+    share = np.mean([np.array_equal(half(letters), written) for _ in range(400)])
+    assert 0.4 < share < 0.6  # the default draws half the words as written
+
+
 def test_training_strips_add_random_strings(words):
     epoch = word_strips.training_strips(words, word_strips.StripAugmenter(seed=1), synthetic=10,
                                         rng=np.random.default_rng(0))
@@ -104,6 +116,6 @@ def test_training_strips_add_random_strings(words):
 def test_augmenter_refuses_bad_settings():
     for options, match in [(dict(widths=(1.5, 1.0)), "widths="), (dict(gaps=(3, 1)), "gaps="),
                            (dict(jitter=-1), "jitter="), (dict(slant=2.0), "slant="),
-                           (dict(thicken=1.5), "thicken=")]:
+                           (dict(thicken=1.5), "thicken="), (dict(as_written=-0.1), "as_written=")]:
         with pytest.raises(ValueError, match=match):
             word_strips.StripAugmenter(**options)
