@@ -8,8 +8,9 @@ when ``model.keras`` is missing), then reads the fold's real word strips and
 - Keras (each batch padded, the column mask inside the model);
 - the float32 ``.tflite`` at the fixed width of 256 columns with the mask
   (the recurrence as a loop: what every LiteRT runtime loads);
-- the int8 ``.tflite`` (weights and activations int8, calibrated on 200
-  training strips), whose LSTMs must be TFLite's fused LSTM op (the int8
+- the int8 ``.tflite`` that ``keras-seq export --quantize int8`` writes
+  (weights and activations int8, calibrated on the command's 200 strips of
+  the training folds), whose LSTMs must be TFLite's fused LSTM op (the int8
   calibrator cannot run loops); the fused op has no mask, so this file has a
   dynamic width and runs each word at its own width.
 
@@ -39,12 +40,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_seq.datasets import word_strips  # noqa: E402
-from keras_seq.export import EdgeModel, to_tflite, word_image  # noqa: E402
+from keras_seq.export import EdgeModel, bundled_inputs, to_tflite, word_image  # noqa: E402
+from keras_seq.export.export_command import CALIBRATION_SAMPLES  # noqa: E402
 from keras_seq.models import ctc  # noqa: E402
 from keras_seq.models.word_reader import fixed_width_copy  # noqa: E402
 from keras_seq.training import words  # noqa: E402
 
-CALIBRATION_STRIPS = 200
+CALIBRATION_STRIPS = CALIBRATION_SAMPLES  # what keras-seq export calibrates on
 LATENCY_WORDS = 40
 REPEATS = 3
 
@@ -83,9 +85,8 @@ def latency(read_one, strips):
     return statistics.median(medians)
 
 
-def int8_file(dynamic, data):
-    calibration = word_strips.synthetic_strips(data.train, CALIBRATION_STRIPS, seed=7)
-    samples = [word_strips.model_input([s])[0] for s in calibration.images]
+def int8_file(dynamic, fold):
+    samples = bundled_inputs.strip_samples(bundled_inputs.training_word_strips(CALIBRATION_STRIPS, fold))
     try:
         return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
     except (ValueError, RuntimeError) as error:
@@ -101,7 +102,7 @@ def run_fold(fold, args):
         sets = {k: word_strips.Strips(v.images[:args.limit], v.texts[:args.limit]) for k, v in sets.items()}
     result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
     float32 = EdgeModel(to_tflite(fixed), verify=False, num_threads=1)
-    int8_bytes, int8_error = int8_file(dynamic, data)
+    int8_bytes, int8_error = int8_file(dynamic, fold)
     int8 = EdgeModel(int8_bytes, verify=False, num_threads=1) if int8_bytes else None
     result["float32_bytes"], result["int8_bytes"], result["int8_error"] = (
         float32.size, len(int8_bytes) if int8_bytes else None, int8_error)

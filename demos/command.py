@@ -3,8 +3,9 @@
 Demos: ``digits`` (default; LeNet-5 -> float32 and int8 ``.tflite`` -> LiteRT
 on the MNIST test set -> saliency figures), ``handwriting`` (CNN+BiLSTM on
 OCR words, fold 0 held out), ``filters`` (named kernels with padding and
-stride), ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM) and ``web`` (the
-``.tflite`` files in a browser page with LiteRT.js).
+stride), ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM), ``web`` (the
+``.tflite`` files in a browser page with LiteRT.js) and ``words`` (the word
+reader, CNN+BiLSTM+CTC, on word images, with the columns behind each letter).
 The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
 """
 
@@ -28,11 +29,11 @@ def add_arguments(parser, name=None):
     parser.add_argument("--out", default="keras-seq-out",
                         help="folder for models, metrics and figures (default: ./keras-seq-out/)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (digits, handwriting; default: the demo's own)")
+                        help="training epochs (digits, handwriting, words; default: the demo's own)")
     parser.add_argument("--fast", action="store_true",
                         help="tiny training and few test images: a smoke run in seconds")
     parser.add_argument("--model", default=None,
-                        help="a saved .keras model to use instead of training (digits, handwriting)")
+                        help="a saved .keras model to use instead of training (digits, handwriting, words)")
     if name is not None:  # keras-seq's own --verbose serves `keras-seq demo`
         parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     if name in (None, "web"):

@@ -1,14 +1,25 @@
-"""Which bundled dataset fits a model's input, for calibration and parity checks."""
+"""Which bundled dataset fits a model's input, for calibration and parity checks.
+
+Three kinds of input have bundled data: MNIST digits (28, 28, 1), OCR words
+as letter images (T, 16, 8, 1) and word strips, whole-word images with their
+column mask (16, width, 2), what a word reader takes.
+"""
 
 import numpy as np
 
+from keras_seq.export.word_image import is_word_reader
+
 DIGITS = "digits"
 WORDS = "words"
+WORD_STRIPS = "word-strips"
 
 
 def input_kind(shape):
-    """``"digits"`` for (batch, 28, 28, 1), ``"words"`` for (batch, T, 16, 8, 1), else ``None``."""
+    """``"digits"`` for (batch, 28, 28, 1), ``"words"`` for (batch, T, 16, 8, 1),
+    ``"word-strips"`` for a word reader's (batch, 16, width, 2), else ``None``."""
     shape = tuple(-1 if d is None else int(d) for d in shape)
+    if is_word_reader(shape):
+        return WORD_STRIPS
     if shape[1:] == (28, 28, 1):
         return DIGITS
     if len(shape) == 5 and shape[2:] == (16, 8, 1):
@@ -33,10 +44,49 @@ def words(split, count, test_fold=0):
     from keras_seq.datasets import ocr_words
 
     train, test = ocr_words.load_words().split(test_fold)
-    chosen = train if split == "train" else test
+    return _spread(train if split == "train" else test, count)
+
+
+def _spread(chosen, count):
+    """``count`` words of ``chosen`` at evenly spaced indices."""
     return chosen.subset(np.unique(np.linspace(0, len(chosen) - 1, count).astype(int)))
 
 
 def word_samples(chosen):
     """Each word of ``chosen`` as float32 (T, 16, 8, 1), unpadded."""
     return [w[..., None].astype(np.float32) for w in chosen.images]
+
+
+def training_word_strips(count, test_fold=0, seed=0):
+    """``count`` word strips (a ``Strips``) from every fold but ``test_fold``: int8 calibration for a word reader.
+
+    The first half are training words as written (real strips, spread evenly
+    over the set); the rest are random strings of the training letters drawn
+    as users' pictures differ (:class:`keras_seq.datasets.word_strips.StripAugmenter`:
+    letter widths, gaps, jitter, slant, stroke thickness), what the reader
+    was trained on. Fixed by ``seed``.
+    """
+    from keras_seq.datasets import ocr_words, word_strips
+
+    train, _ = ocr_words.load_words().split(test_fold)
+    real = word_strips.real_strips(_spread(train, count // 2))
+    rng = np.random.default_rng(seed)
+    bank = word_strips.letter_bank(train)
+    texts = word_strips.random_strings(count - len(real), rng, word_strips.bank_letters(bank))
+    augmenter = word_strips.StripAugmenter(seed=seed)
+    drawn = augmenter.strips(word_strips.synthetic_letters(texts, bank, rng))
+    return real + word_strips.Strips(drawn, texts)
+
+
+def held_out_word_strips(count, test_fold=0):
+    """``count`` words of ``test_fold`` spread over it, as real word strips (a ``Strips``): parity checks."""
+    from keras_seq.datasets import word_strips
+
+    return word_strips.real_strips(words("test", count, test_fold))
+
+
+def strip_samples(strips):
+    """Each strip as a word reader's input at its own width, float32 (16, w, 2): pixels and column mask."""
+    from keras_seq.datasets import word_strips
+
+    return [word_strips.model_input([strip])[0] for strip in strips.images]

@@ -35,26 +35,39 @@ class InterpreterRunner:
         self._interpreter = Interpreter(
             model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver
         )
-        self._interpreter.allocate_tensors()
         self.input_detail = self._interpreter.get_input_details()[0]
         self.output_details = self._interpreter.get_output_details()
+        self._allocated = False
+        try:
+            self._interpreter.allocate_tensors()
+            self._allocated = True
+        except RuntimeError:
+            # A dynamic dimension starts at size 1, which can be too small for a
+            # kernel (a word strip 1 column wide pools to 0 columns, which the
+            # builtin CONV_2D refuses): such a file is allocated at its first input.
+            if all(int(d) > 0 for d in self.input_detail["shape_signature"]):
+                raise
 
     def run(self, x, variables=()):
         """Run on ``x``; ``variables`` lists the variable tensors whose values survive a resize."""
-        state = self.read_state(variables) if variables else None
-        if tuple(self.input_detail["shape"]) != tuple(x.shape):
+        state = self.read_state(variables) if variables and self._allocated else None
+        if not self._allocated or tuple(self.input_detail["shape"]) != tuple(x.shape):
             self._interpreter.resize_tensor_input(self.input_detail["index"], list(x.shape), strict=False)
             self._interpreter.allocate_tensors()
+            self._allocated = True
             self.input_detail = self._interpreter.get_input_details()[0]
             if state is not None:
                 self.write_state(variables, state)
+            else:
+                self._interpreter.reset_all_variables()
         self._interpreter.set_tensor(self.input_detail["index"], x)
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(d["index"]).copy() for d in self.output_details]
 
     def reset_state(self):
         """Zero every variable tensor: the next run starts from h_0 = C_0 = 0."""
-        self._interpreter.reset_all_variables()
+        if self._allocated:  # else they are zeroed when the first run allocates them
+            self._interpreter.reset_all_variables()
 
     def read_state(self, variables):
         return [self._interpreter.get_tensor(i).copy() for i in variables]

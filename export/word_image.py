@@ -5,9 +5,11 @@ reverse, any size, any margins) is made grayscale, g = (0.299 R + 0.587 G +
 0.114 B) / 255 (Pillow's ``L``; transparent pixels are laid on white first),
 then normalised by :func:`keras_seq.datasets.word_strips.normalise_strip`:
 polarity from the border's median, contrast stretch, crop to the ink,
-area-average resize to 16 rows, 2 blank columns each side. The strip is
-padded to the file's fixed width with its column mask
-(:func:`keras_seq.datasets.word_strips.model_input`), run, and the per-step
+area-average resize to 16 rows, 2 blank columns each side. The strip gets
+its column mask (:func:`keras_seq.datasets.word_strips.model_input`) and is
+padded to the file's fixed width (a file whose recurrence is a loop, which
+reads the mask) or run unpadded at its own width (a dynamic-width file, such
+as the int8 export, whose fused LSTM ops have no mask); the per-step
 distributions are decoded by CTC over the strip's own floor(w / 2) steps.
 """
 

@@ -41,3 +41,30 @@ def test_data_command_prints_counts_and_folds(capsys):
 def test_data_command_reports_a_missing_copy(tmp_path, capsys):
     assert cli.main(["data", "--path", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_help_of_a_subcommand_that_loads_tensorflow_prints_only_the_help():
+    """Importing ``train``'s module loads TensorFlow; its start-up lines must not precede the help."""
+    out = subprocess.run([sys.executable, "-m", "keras_seq", "train", "words", "--help"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("usage: keras-seq train")
+    assert "words" in out.stdout and "--test-fold" in out.stdout
+    noisy = [line for line in out.stderr.splitlines() if "onednn" in line.lower() or "cuda" in line.lower()]
+    assert noisy == [] and out.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("command, words_help", [
+    (None, ["train the digits, handwriting or words", "a picture of a word", "web, words"]),
+    ("train", ["handwriting and words: the held-out fold", "20 for handwriting, 24 for words",
+               "32 words for handwriting and words"]),
+    ("infer", ["a picture of a word"]),
+    ("export", ["word reader"]),
+    ("demo", ["(digits, handwriting, words; default", "instead of training (digits, handwriting, words)"]),
+])
+def test_help_names_words_where_it_applies(command, words_help, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(([command] if command else []) + ["--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    for text in words_help:
+        assert text in flat
+    assert "handwriting only" not in flat

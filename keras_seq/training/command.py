@@ -1,7 +1,8 @@
-"""``keras-seq train``: train the digits or handwriting model; write ``model.keras`` and ``metrics.json``.
+"""``keras-seq train``: train the digits, handwriting or words model; write ``model.keras`` and ``metrics.json``.
 
     keras-seq train digits [--model lenet5|lenet5-modern|rnn] [--epochs N] ...
     keras-seq train handwriting --test-fold K [--epochs N] ...
+    keras-seq train words --test-fold K [--epochs N] ...   (keras_seq.training.words_command)
 
 The run folder (``--out``, default ``./keras-seq-out/<task>``) gets
 ``model.keras`` after every epoch, ``backup/`` (what a rerun with the same
@@ -24,28 +25,34 @@ DEFAULTS = {  # task: (epochs, batch size)
 
 
 def add_arguments(parser):
-    parser.add_argument("task", choices=TASKS, help="digits (MNIST) or handwriting (OCR words)")
+    parser.add_argument("task", choices=TASKS,
+                        help="digits (MNIST), handwriting (OCR words, letters cut out) or words "
+                             "(the word reader: whole word images, CNN + BiLSTM + CTC)")
     parser.add_argument("--model", default=None,
                         help="digits only: lenet5, lenet5-modern or rnn (default rnn)")
     parser.add_argument("--test-fold", type=int, default=None,
-                        help="handwriting only: the held-out fold 0-9 (required)")
+                        help="handwriting and words: the held-out fold 0-9 (required)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="total epochs (default 10 for digits, 20 for handwriting, 24 for words)")
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="global batch size (default 128 for digits, 32 words for handwriting)")
+                        help="global batch size (default 128 for digits, 32 words for handwriting and words)")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="Adam step size (default 0.001; 0.003 for words)")
     parser.add_argument("--clipnorm", type=float, default=None,
-                        help="clip each variable's gradient to this L2 norm")
+                        help="digits and handwriting: clip each variable's gradient to this L2 norm")
     parser.add_argument("--global-clipnorm", type=float, default=None,
-                        help="clip all gradients together to this L2 norm (Pascanu et al. 2013)")
-    parser.add_argument("--out", default=None, help="run folder (default ./keras-seq-out/<task>)")
+                        help="clip all gradients together to this L2 norm (Pascanu et al. 2013; "
+                             "default 5 for words, none for the others)")
+    parser.add_argument("--out", default=None,
+                        help="run folder (default ./keras-seq-out/<task>; for words ./keras-seq-out/words-fold<K>)")
     parser.add_argument("--seed", type=int, default=None,
                         help="fix the result on this machine (seeded, deterministic ops)")
     parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
-                        help="tf.distribute strategy; multiworker reads TF_CONFIG")
+                        help="digits and handwriting: tf.distribute strategy; multiworker reads "
+                             "TF_CONFIG (words trains on one device)")
     parser.add_argument("--limit", type=int, default=None,
-                        help="use only the first N training and N test examples (quick runs)")
+                        help="use only N training and N test examples (quick runs; words: N words "
+                             "spread over each set)")
     parser.add_argument("--data", default=None, help="folder holding other copies of the data files")
 
 

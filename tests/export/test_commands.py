@@ -48,7 +48,7 @@ def test_export_handwriting_at_a_fixed_length_runs_everywhere_and_infer_reads_a_
     assert "]: loop" in printed and "fused recurrent ops: 0" in printed
     assert "dynamic dimensions: none" in printed
     assert "compiled-model: yes" in printed and "litert-js: yes" in printed
-    assert re.search(r"OCR test words \(TFLite at each word's length\): max \|keras - tflite\| = "
+    assert re.search(r"OCR words of held-out fold 0 \(TFLite at each word's length\): max \|keras - tflite\| = "
                      r"\S+e-0[6-9], argmax agreement 100.00%", printed)
     assert cli.main(["infer", str(out), "word:0"]) == 0
     printed = capsys.readouterr().out
