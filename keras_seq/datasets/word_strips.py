@@ -223,7 +223,8 @@ class StripAugmenter:
     maximum) with probability ``thicken``, shift it up or down by up to ``jitter`` rows, and place it
     after a gap drawn from ``gaps`` (negative: letters overlap, ink combined
     by maximum). The whole word is then slanted, x' = x + s (y - h / 2) with
-    s uniform in [-slant, slant], and normalised by :func:`normalise_strip`.
+    s uniform in [-slant, slant], and normalised by :func:`normalise_strip`
+    (narrowed first if it would be wider than ``MAX_WIDTH``).
 
     Args:
         widths: (low, high) width factors.
@@ -284,7 +285,16 @@ class StripAugmenter:
             thick[1:] = np.maximum(thick[1:], canvas[:-1])
             thick[:, 1:] = np.maximum(thick[:, 1:], thick[:, :-1].copy())
             canvas = thick
-        return normalise_strip(self._slant(canvas, rng.uniform(-self.slant, self.slant)))
+        return self._fitted(self._slant(canvas, rng.uniform(-self.slant, self.slant)))
+
+    @staticmethod
+    def _fitted(picture):
+        """``normalise_strip(picture)``, the picture first narrowed when its strip would exceed ``MAX_WIDTH``."""
+        strip = normalise_strip(picture, max_width=np.inf)
+        if strip.shape[1] <= MAX_WIDTH:
+            return strip
+        width = int(picture.shape[1] * (MAX_WIDTH - 4 * MARGIN) / strip.shape[1])
+        return normalise_strip(box_resize(picture, picture.shape[0], width))
 
     @staticmethod
     def _slant(canvas, shear):

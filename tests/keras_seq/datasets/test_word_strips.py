@@ -106,6 +106,15 @@ def test_as_written_draws_the_letters_side_by_side(words):
     assert 0.4 < share < 0.6  # the default draws half the words as written
 
 
+def test_a_word_stretched_past_the_widest_strip_is_narrowed_to_fit(words):
+    longest = max(words.images, key=len)
+    stretched = word_strips.StripAugmenter(widths=(4.0, 4.0), gaps=(3, 3), jitter=0, slant=0.0, thicken=0.0,
+                                           as_written=0.0, seed=0)
+    strip = stretched(longest)  # about 4 x 7 columns per letter: past MAX_WIDTH before narrowing
+    assert strip.shape[0] == HEIGHT
+    assert word_strips.MAX_WIDTH - 12 <= strip.shape[1] <= word_strips.MAX_WIDTH
+
+
 def test_training_strips_add_random_strings(words):
     epoch = word_strips.training_strips(words, word_strips.StripAugmenter(seed=1), synthetic=10,
                                         rng=np.random.default_rng(0))
