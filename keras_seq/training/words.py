@@ -20,6 +20,7 @@ import dataclasses
 import math
 import pathlib
 import time
+import weakref
 
 import keras
 import numpy as np
@@ -97,10 +98,20 @@ def batches(strips, batch_size, rng=None):
         yield x, labels, label_lengths, step_lengths, index
 
 
+_FORWARD = weakref.WeakKeyDictionary()  # model -> its inference tf.function, traced once for any width
+
+
+def _forward(model):
+    if model not in _FORWARD:
+        held = weakref.ref(model)  # the function must not keep its own key alive
+        _FORWARD[model] = tf.function(lambda x: held()(x, training=False),
+                                      input_signature=[tf.TensorSpec((None, word_strips.HEIGHT, None, 2))])
+    return _FORWARD[model]
+
+
 def read_strips(model, strips, method="greedy", batch_size=64):
     """Decode every strip with ``model``: a list of :class:`keras_seq.models.ctc.Reading`."""
-    forward = tf.function(lambda x: model(x, training=False),  # one trace for every batch width
-                          input_signature=[tf.TensorSpec((None, word_strips.HEIGHT, None, 2))])
+    forward = _forward(model)
     readings = [None] * len(strips)
     for x, _, _, steps, index in batches(strips, batch_size):
         probabilities = np.asarray(forward(x))
