@@ -44,6 +44,7 @@ from keras_seq.export import EdgeModel, bundled_inputs, to_tflite, word_image  #
 from keras_seq.export.export_command import CALIBRATION_SAMPLES  # noqa: E402
 from keras_seq.models import ctc  # noqa: E402
 from keras_seq.models.word_reader import fixed_width_copy  # noqa: E402
+from keras_seq.quiet_output import quiet_native_output  # noqa: E402
 from keras_seq.training import words  # noqa: E402
 
 CALIBRATION_STRIPS = CALIBRATION_SAMPLES  # what keras-seq export calibrates on
@@ -88,7 +89,8 @@ def latency(read_one, strips):
 def int8_file(dynamic, fold):
     samples = bundled_inputs.strip_samples(bundled_inputs.training_word_strips(CALIBRATION_STRIPS, fold))
     try:
-        return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
+        with quiet_native_output():  # the calibrator's "fully_quantize: ..." line
+            return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
     except (ValueError, RuntimeError) as error:
         return None, f"{type(error).__name__}: {error}"
 
