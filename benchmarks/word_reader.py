@@ -21,7 +21,7 @@ over 3 repeats of the median time to read 40 real words one by one
 as a ``tf.function`` traced once for any width. Targets (issue 15): CER <= 4 % and
 word accuracy >= 85 % on the real strips, int8 within 0.5 points of float32.
 
-    nice python benchmarks/word_reader.py --runs runs --folds 0 1 2 --epochs 20
+    nice python benchmarks/word_reader.py --runs runs --folds 0 1 2 --epochs 30
 """
 
 import argparse
@@ -138,7 +138,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", required=True, help="folder of the run folders fold0, fold1, ...")
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=20, help="epochs for folds not trained yet")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs for folds not trained yet")
     parser.add_argument("--limit", type=int, default=None, help="read only the first N strips of each set (quick runs)")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)

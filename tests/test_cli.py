@@ -55,7 +55,7 @@ def test_help_of_a_subcommand_that_loads_tensorflow_prints_only_the_help():
 
 @pytest.mark.parametrize("command, words_help", [
     (None, ["train the digits, handwriting or words", "a picture of a word", "web, words"]),
-    ("train", ["handwriting and words: the held-out fold", "20 for handwriting, 24 for words",
+    ("train", ["handwriting and words: the held-out fold", "20 for handwriting, 30 for words",
                "32 words for handwriting and words"]),
     ("infer", ["a picture of a word"]),
     ("export", ["word reader"]),

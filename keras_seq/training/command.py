@@ -20,7 +20,7 @@ LEARNING_RATE = 1e-3  # digits and handwriting; words has its own
 DEFAULTS = {  # task: (epochs, batch size)
     "digits": (10, 128),
     "handwriting": (20, 32),
-    "words": (24, 32),
+    "words": (30, 32),
 }
 
 
@@ -33,7 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--test-fold", type=int, default=None,
                         help="handwriting and words: the held-out fold 0-9 (required)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="total epochs (default 10 for digits, 20 for handwriting, 24 for words)")
+                        help="total epochs (default 10 for digits, 20 for handwriting, 30 for words)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="global batch size (default 128 for digits, 32 words for handwriting and words)")
     parser.add_argument("--learning-rate", type=float, default=None,
