@@ -1,7 +1,9 @@
-"""A trained LeNet-5 and its exported files, shared by the reliability tests (trained once per session)."""
+"""Shared by the export tests: a trained LeNet-5 and its files (once per session), a tiny reader taught two words."""
 
 import keras
+import numpy as np
 import pytest
+from PIL import Image
 
 from keras_seq.export import to_tflite
 from keras_seq.export.bundled_inputs import digits
@@ -31,3 +33,54 @@ def fuzz_tools():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+TAUGHT_TEXTS = ("cab", "bead")
+
+
+@pytest.fixture(scope="module")
+def letters():
+    """One letter image per character of each of ``TAUGHT_TEXTS``: {text: [(16, 8), ...]}."""
+    from keras_seq.datasets import ocr_words, word_strips
+
+    bank = word_strips.letter_bank(ocr_words.load_words().subset(np.arange(300)))
+    return {t: [bank[ocr_words.LETTERS.index(c)][0] for c in t] for t in TAUGHT_TEXTS}
+
+
+@pytest.fixture(scope="module")
+def teach_reader(letters):
+    """``teach(model_options, learning_rate, steps) -> (model, strips)``: a word reader taught ``TAUGHT_TEXTS``."""
+    from keras_seq.datasets import word_strips
+    from keras_seq.models import word_reader
+    from keras_seq.training import words
+
+    def teach(model_options, learning_rate, steps):
+        keras.utils.set_random_seed(7)
+        strips = word_strips.Strips(
+            [word_strips.normalise_strip(word_strips.side_by_side(letters[t])) for t in TAUGHT_TEXTS],
+            list(TAUGHT_TEXTS))
+        model = word_reader(**model_options, dropout=0.0)
+        step = words.ctc_train_step(model, keras.optimizers.Adam(learning_rate, global_clipnorm=5.0))
+        x, labels, label_lengths, step_lengths, _ = next(words.batches(strips, len(strips)))
+        for _ in range(steps):
+            step(x, labels, label_lengths, step_lengths)
+        return model, strips
+
+    return teach
+
+
+def draw_word_png(path, letters, ink_on_paper=True):
+    """The letters side by side, 3x larger, with wide margins: ink dark on light or the reverse."""
+    from keras_seq.datasets import word_strips
+
+    word = np.kron(word_strips.side_by_side(letters), np.ones((3, 3)))
+    page = np.pad(word, ((20, 30), (25, 15)))
+    pixels = (255 * (1 - page) if ink_on_paper else 255 * page).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def draw_png():
+    """:func:`draw_word_png`, for the tests."""
+    return draw_word_png

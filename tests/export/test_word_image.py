@@ -1,39 +1,23 @@
 """The word reader on device: a fixed-width file with a column mask, and ``keras-seq infer`` on word PNGs."""
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from keras_seq import cli
-from keras_seq.datasets import ocr_words, word_strips
+from keras_seq.datasets import word_strips
 from keras_seq.export import EdgeModel, to_tflite
 from keras_seq.export import word_image
-from keras_seq.models import word_reader
 from keras_seq.models.word_reader import fixed_width_copy
-from keras_seq.training import words
 
 FILE_WIDTH = 64
-TEXTS = ["cab", "bead"]
+TEXTS = ["cab", "bead"]  # what conftest's teach_reader teaches
 
 
 @pytest.fixture(scope="module")
-def letters():
-    bank = word_strips.letter_bank(ocr_words.load_words().subset(np.arange(300)))
-    return {t: [bank[ocr_words.LETTERS.index(c)][0] for c in t] for t in TEXTS}
-
-
-@pytest.fixture(scope="module")
-def exported(letters, tmp_path_factory):
+def exported(teach_reader, tmp_path_factory):
     """A tiny reader taught two words, and its float32 file fixed at FILE_WIDTH columns."""
-    keras.utils.set_random_seed(7)
-    strips = word_strips.Strips([word_strips.normalise_strip(word_strips.side_by_side(letters[t])) for t in TEXTS],
-                                TEXTS)
-    model = word_reader(units=24, filters=(8, 16, 16), bottleneck=8, features=24, dropout=0.0)
-    step = words.ctc_train_step(model, keras.optimizers.Adam(1e-2, global_clipnorm=5.0))
-    x, labels, label_lengths, step_lengths, _ = next(words.batches(strips, len(TEXTS)))
-    for _ in range(250):
-        step(x, labels, label_lengths, step_lengths)
+    model, _ = teach_reader(dict(units=24, filters=(8, 16, 16), bottleneck=8, features=24), 1e-2, 250)
     path = tmp_path_factory.mktemp("word_reader") / "words.tflite"
     to_tflite(fixed_width_copy(model, FILE_WIDTH), path)  # recurrence as a loop: masks kept
     return model, path, EdgeModel(path, verify=False)
@@ -52,17 +36,8 @@ def test_file_has_a_fixed_width_and_matches_keras_at_several_widths(exported):
         np.testing.assert_allclose(tflite_steps, keras_steps, atol=2e-5)
 
 
-def draw_png(path, letters, ink_on_paper):
-    """The letters side by side, 3x larger, with wide margins: ink dark on light or the reverse."""
-    word = np.kron(word_strips.side_by_side(letters), np.ones((3, 3)))
-    page = np.pad(word, ((20, 30), (25, 15)))
-    pixels = (255 * (1 - page) if ink_on_paper else 255 * page).astype(np.uint8)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
 @pytest.mark.parametrize("ink_on_paper", [True, False], ids=["black-on-white", "white-on-black"])
-def test_infer_reads_a_drawn_word_png(exported, letters, tmp_path, capsys, ink_on_paper):
+def test_infer_reads_a_drawn_word_png(exported, letters, draw_png, tmp_path, capsys, ink_on_paper):
     _, path, _ = exported
     for text in TEXTS:
         png = draw_png(tmp_path / f"{text}.png", letters[text], ink_on_paper)
@@ -95,7 +70,7 @@ def test_bad_pictures_get_one_clear_error_each(exported, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_a_fixed_width_file_with_fused_lstms_is_refused(exported, letters, tmp_path, capsys):
+def test_a_fixed_width_file_with_fused_lstms_is_refused(exported, letters, draw_png, tmp_path, capsys):
     model, _, _ = exported
     fused = tmp_path / "fused.tflite"
     to_tflite(fixed_width_copy(model, FILE_WIDTH), fused, recurrent="fused-lstm")  # no mask

@@ -24,41 +24,25 @@ import io
 import json
 import re
 
-import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 from keras_seq import cli, saving
 from keras_seq.datasets import ocr_words, word_strips
 from keras_seq.export import EdgeModel, bundled_inputs, op_report, word_image
-from keras_seq.models import ctc, word_reader
+from keras_seq.models import ctc
 from keras_seq.models.word_reader import fixed_width_copy
-from keras_seq.training import words
 
-TEXTS = ["cab", "bead"]
+TEXTS = ["cab", "bead"]  # what conftest's teach_reader teaches
 MEAN_TOLERANCE = 0.01
 MAX_TOLERANCE = 0.35
 RUN_FOLD = 3
 
 
 @pytest.fixture(scope="module")
-def letters():
-    bank = word_strips.letter_bank(ocr_words.load_words().subset(np.arange(300)))
-    return {t: [bank[ocr_words.LETTERS.index(c)][0] for c in t] for t in TEXTS}
-
-
-@pytest.fixture(scope="module")
-def run_folder(letters, tmp_path_factory):
+def run_folder(teach_reader, tmp_path_factory):
     """A run folder as ``keras-seq train words --test-fold 3`` leaves it: the tiny reader taught TEXTS."""
-    keras.utils.set_random_seed(7)
-    strips = word_strips.Strips([word_strips.normalise_strip(word_strips.side_by_side(letters[t])) for t in TEXTS],
-                                TEXTS)
-    model = word_reader(units=12, filters=(4, 8, 8), bottleneck=4, features=12, dropout=0.0)
-    step = words.ctc_train_step(model, keras.optimizers.Adam(2e-2, global_clipnorm=5.0))
-    x, labels, label_lengths, step_lengths, _ = next(words.batches(strips, len(TEXTS)))
-    for _ in range(200):
-        step(x, labels, label_lengths, step_lengths)
+    model, strips = teach_reader(dict(units=12, filters=(4, 8, 8), bottleneck=4, features=12), 2e-2, 200)
     folder = tmp_path_factory.mktemp("words-run")
     saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / "model.keras")
     (folder / "metrics.json").write_text(json.dumps({"test_fold": RUN_FOLD}))
@@ -79,14 +63,6 @@ def _export(argv):
     with contextlib.redirect_stdout(buffer):
         assert cli.main(argv) == 0
     return buffer.getvalue()
-
-
-def draw_png(path, letters):
-    """The letters side by side, 3x larger, dark ink on light paper with wide margins."""
-    word = np.kron(word_strips.side_by_side(letters), np.ones((3, 3)))
-    page = np.pad(word, ((20, 30), (25, 15)))
-    Image.fromarray((255 * (1 - page)).astype(np.uint8)).save(path)
-    return path
 
 
 def test_word_reader_input_is_the_third_bundled_kind():
@@ -130,7 +106,8 @@ def test_int8_export_says_what_it_chose_and_gets_a_dynamic_width_fused_lstm(int8
 
 
 @pytest.mark.parametrize("xnnpack", [True, False], ids=["interpreter", "interpreter-builtin"])
-def test_int8_file_matches_keras_at_each_strips_own_width(run_folder, int8_export, letters, tmp_path, xnnpack):
+def test_int8_file_matches_keras_at_each_strips_own_width(run_folder, int8_export, letters, draw_png, tmp_path,
+                                                          xnnpack):
     _, model, strips = run_folder
     edge = EdgeModel(int8_export[1], verify=False, xnnpack=xnnpack)
     pictures = [word_image.word_strip(word_image.load_word_gray(draw_png(tmp_path / f"{t}.png", letters[t])), edge)
@@ -146,7 +123,7 @@ def test_int8_file_matches_keras_at_each_strips_own_width(run_folder, int8_expor
         assert ctc.decode_ctc(actual[None], method="greedy")[0].text == text
 
 
-def test_infer_reads_a_png_with_the_int8_file_unpadded_in_both_interpreters(int8_export, letters, tmp_path,
+def test_infer_reads_a_png_with_the_int8_file_unpadded_in_both_interpreters(int8_export, letters, draw_png, tmp_path,
                                                                              capsys, monkeypatch):
     out = int8_export[1]
     widths = []
