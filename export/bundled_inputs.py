@@ -70,12 +70,7 @@ def training_word_strips(count, test_fold=0, seed=0):
 
     train, _ = ocr_words.load_words().split(test_fold)
     real = word_strips.real_strips(_spread(train, count // 2))
-    rng = np.random.default_rng(seed)
-    bank = word_strips.letter_bank(train)
-    texts = word_strips.random_strings(count - len(real), rng, word_strips.bank_letters(bank))
-    augmenter = word_strips.StripAugmenter(seed=seed)
-    drawn = augmenter.strips(word_strips.synthetic_letters(texts, bank, rng))
-    return real + word_strips.Strips(drawn, texts)
+    return real + word_strips.synthetic_strips(train, count - len(real), seed, word_strips.StripAugmenter(seed=seed))
 
 
 def held_out_word_strips(count, test_fold=0):

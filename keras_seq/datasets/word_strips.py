@@ -204,12 +204,18 @@ def synthetic_letters(texts, bank, rng):
     return words
 
 
-def synthetic_strips(words, count, seed=0):
-    """``count`` random strings written with the letter images of ``words``, side by side, normalised."""
+def synthetic_strips(words, count, seed=0, augmenter=None):
+    """``count`` random strings written with the letter images of ``words``, normalised.
+
+    The letters sit side by side, or are drawn by ``augmenter`` (a
+    :class:`StripAugmenter`) when one is given.
+    """
     rng = np.random.default_rng(seed)
     bank = letter_bank(words)
     texts = random_strings(count, rng, bank_letters(bank))
     letters = synthetic_letters(texts, bank, rng)
+    if augmenter is not None:
+        return Strips(augmenter.strips(letters), texts)
     return Strips([normalise_strip(side_by_side(w)) for w in letters], texts)
 
 
