@@ -86,3 +86,28 @@ def trained_cnn(mnist_small):
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=3, batch_size=64, verbose=0)
     return model
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    """The test module's ``site`` served on 127.0.0.1."""
+    from keras_seq.demos.web_server import SiteServer
+
+    with SiteServer(site["folder"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def page(browser, served):
+    """The demo page, every model compiled. It records every URL it requests (``requested``), uncaught
+    exceptions (``errors``) and, once ready, console errors (``console_errors``: LiteRT.js writes its
+    start-up log lines to the console's error stream)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.requested, page.errors, page.console_errors = [], [], []
+    page.on("request", lambda request: page.requested.append(request.url))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    page.on("console", lambda message: page.console_errors.append(message.text) if message.type == "error" else None)
+    yield page
+    page.close()

@@ -52,28 +52,6 @@ def site(browser, tmp_path_factory, trained_cnn, mnist_small, word_data):
             "max_length": json.loads(paths["config"].read_text())["maxLength"]}
 
 
-@pytest.fixture(scope="module")
-def served(site):
-    from keras_seq.demos.web_server import SiteServer
-
-    with SiteServer(site["folder"]) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def page(browser, served):
-    """The demo page, every model compiled; records every URL it requests."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.requested = []
-    page.on("request", lambda request: page.requested.append(request.url))
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(served.url)
-    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
-    yield page
-    page.close()
-
-
 def edge(site, name):
     from keras_seq import export
 

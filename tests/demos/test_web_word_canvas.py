@@ -62,28 +62,6 @@ def site(browser, reader, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(site):
-    from keras_seq.demos.web_server import SiteServer
-
-    with SiteServer(site["folder"]) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def page(browser, served):
-    """The page, ready; records uncaught exceptions, and console errors once ready (LiteRT.js writes its
-    start-up log lines to the console's error stream)."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(served.url)
-    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
-    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
-    yield page
-    page.close()
-
-
-@pytest.fixture(scope="module")
 def edge(site):
     from keras_seq.export import EdgeModel
 
@@ -146,7 +124,7 @@ def test_drawn_words_read_as_python_reads_the_pages_own_canvas(page, edge, write
         assert page.get_by_test_id("write-prediction").inner_text() == on_page.text
         shown = page.locator("[data-testid=write-letters] [data-letter]")
         assert [shown.nth(i).get_attribute("data-letter") for i in range(shown.count())] == list(on_page.text)
-    assert not page.errors
+    assert not page.errors and not page.console_errors
 
 
 def random_picture(rng):
@@ -297,7 +275,7 @@ def test_blank_canvas_and_too_wide_scribble_show_one_clear_message(page, write, 
     for shown in ("write-prediction", "write-letters", "write-saliency"):
         assert page.get_by_test_id(shown).inner_text() == ""
     assert page.locator("[data-testid=write-message]").count() == 1
-    assert not page.errors
+    assert not page.errors and not page.console_errors
 
 
 def test_writing_with_a_finger_on_a_phone_sized_screen(browser, served):
