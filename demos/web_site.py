@@ -101,6 +101,9 @@ def reader_config():
     return {"width": word_strips.MAX_WIDTH, "height": word_strips.HEIGHT, "alphabet": ctc.ALPHABET,
             "blank": ctc.BLANK, "columnsPerStep": COLUMNS_PER_STEP, "margin": word_strips.MARGIN,
             "inkThreshold": word_strips.INK_THRESHOLD, "minInkRows": word_strips.MIN_INK_ROWS,
+            "ascenderRows": word_strips.ASCENDER_ROWS, "coreRows": word_strips.CORE_ROWS,
+            "descenderRows": word_strips.DESCENDER_ROWS, "bandFraction": word_strips.BAND_FRACTION,
+            "bandQuantile": word_strips.BAND_QUANTILE, "minBandFraction": word_strips.MIN_BAND_FRACTION,
             "occlusion": {"window": occlusion.window, "stride": occlusion.stride}}
 
 
@@ -133,7 +136,7 @@ def shipped_words(words, count):
 
 
 def build_site(folder, digit_model, word_model, representative_digits, words, word_reader, max_length=None,
-               word_count=WORD_COUNT, cache=None):
+               word_count=WORD_COUNT, cache=None, about_reader=None):
     """Write the whole site into ``folder`` (created if needed) and return its files by name.
 
     Args:
@@ -145,12 +148,15 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
         words: held-out :class:`keras_seq.datasets.ocr_words.Words`; the first
             ``word_count`` with different transcriptions are shipped
             (:func:`shipped_words`).
-        word_reader: a Keras CTC word reader (N, 16, W, 2) -> (N, W / 2, 27)
+        word_reader: a Keras CTC word reader (N, 32, W, 2) -> (N, W / 2, 27)
             (:func:`keras_seq.models.word_reader`), exported at
             ``word_strips.MAX_WIDTH`` columns whatever its own width.
         max_length: the word model's fixed length (default: the longest word of ``words``).
         cache: where ``npm ci`` may install LiteRT.js when the package folder
             is read-only (default: ``folder/../web-npm``).
+        about_reader: what the page says about the word reader
+            (:func:`keras_seq.demos.model_files.describe_word_reader`; default:
+            described from ``word_reader`` alone).
     """
     from keras_seq.arguments import positive_int
     from keras_seq.atomic_files import write_bytes, write_json
@@ -168,7 +174,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
         raise ValueError(f"max_length={max_length} is not allowed; expected >= {longest} (the longest word)")
     if not model_files.is_word_reader_model(word_reader):
         raise ValueError(f"word_reader={word_reader!r} is not allowed; expected a Keras word reader "
-                         "(batch, 16, width, 2) -> (batch, width / 2, 27)")
+                         "(batch, 32, width, 2) -> (batch, width / 2, 27)")
     folder = pathlib.Path(folder)
     modules = node_modules(cache or folder.parent / "web-npm")
     paths = {}
@@ -191,7 +197,8 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
         "pillowVerticalFirst": int(PIL.__version__.split(".")[0]) >= 13,
         "occlusion": DIGIT_OCCLUSION,
         "wordOcclusion": WORD_OCCLUSION,
-        "wordReader": reader_config(),
+        "wordReader": dict(reader_config(),
+                           about=about_reader or model_files.describe_word_reader(word_reader)),
     }
     paths["config"] = write_json(config, folder / "config.json")
     return paths

@@ -2,7 +2,7 @@
 
 Three kinds of input have bundled data: MNIST digits (28, 28, 1), OCR words
 as letter images (T, 16, 8, 1) and word strips, whole-word images with their
-column mask (16, width, 2), what a word reader takes.
+column mask (32, width, 2), what a word reader takes.
 """
 
 import numpy as np
@@ -16,7 +16,7 @@ WORD_STRIPS = "word-strips"
 
 def input_kind(shape):
     """``"digits"`` for (batch, 28, 28, 1), ``"words"`` for (batch, T, 16, 8, 1),
-    ``"word-strips"`` for a word reader's (batch, 16, width, 2), else ``None``."""
+    ``"word-strips"`` for a word reader's (batch, 32, width, 2), else ``None``."""
     shape = tuple(-1 if d is None else int(d) for d in shape)
     if is_word_reader(shape):
         return WORD_STRIPS
@@ -81,7 +81,7 @@ def held_out_word_strips(count, test_fold=0):
 
 
 def strip_samples(strips):
-    """Each strip as a word reader's input at its own width, float32 (16, w, 2): pixels and column mask."""
+    """Each strip as a word reader's input at its own width, float32 (32, w, 2): pixels and column mask."""
     from keras_seq.datasets import word_strips
 
     return [word_strips.model_input([strip])[0] for strip in strips.images]

@@ -5,7 +5,7 @@ The model's input says which bundled data it takes
 calibrates on 200 training inputs of that data, and the export is checked
 against Keras on held-out ones.
 
-A word reader (input (batch, 16, width, 2), pixels and column mask) is
+A word reader (input (batch, 32, width, 2), pixels and column mask) is
 exported at its fixed width with the recurrence as a loop, which reads the
 mask and runs in every LiteRT runtime. Its int8 export differs, because
 TensorFlow's int8 calibrator crashes on loops (tensorflow/tensorflow#75140)

@@ -1,7 +1,7 @@
 """``keras-seq infer``: run a ``.tflite`` model on a digit image, a picture of a word or a bundled OCR word.
 
 The model's input says which: a digit model (28, 28, 1) reads an image
-file, a word reader (16, width, 2) reads a picture of a word (any PNG; see
+file, a word reader (32, width, 2) reads a picture of a word (any PNG; see
 :mod:`keras_seq.export.word_image`), a letter-sequence model (T, 16, 8, 1)
 reads a word of the bundled OCR set by its index.
 """
@@ -85,6 +85,6 @@ def _infer(args):
               f"truth: {ocr_words.decode(words.labels[index])!r}")
         return 0
     raise ValueError(
-        f"{args.model}: input {edge.input_shape} is not a digit (28, 28, 1), word reader (16, width, 2) "
+        f"{args.model}: input {edge.input_shape} is not a digit (28, 28, 1), word reader (32, width, 2) "
         "or letter-sequence (T, 16, 8, 1) model"
     )

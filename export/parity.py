@@ -95,9 +95,9 @@ def strip_parity(keras_model, tflite, strips):
     the greedy CTC readings of the two.
 
     Args:
-        keras_model: the word reader, input (batch, 16, width, 2).
+        keras_model: the word reader, input (batch, 32, width, 2).
         tflite: its export (an :class:`keras_seq.export.EdgeModel`).
-        strips: a non-empty list of normalised strips (16, w_i), w_i even.
+        strips: a non-empty list of normalised strips (32, w_i), w_i even.
 
     Returns:
         A :class:`Parity` over the compared steps.

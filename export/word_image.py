@@ -5,7 +5,7 @@ reverse, any size, any margins) is made grayscale, g = (0.299 R + 0.587 G +
 0.114 B) / 255 (Pillow's ``L``; transparent pixels are laid on white first),
 then normalised by :func:`keras_seq.datasets.word_strips.normalise_strip`:
 polarity from the border's median, contrast stretch, crop to the ink,
-area-average resize to 16 rows, 2 blank columns each side. The strip gets
+the writing's core band on the middle 12 of 32 rows, 2 blank columns each side. The strip gets
 its column mask (:func:`keras_seq.datasets.word_strips.model_input`) and is
 padded to the file's fixed width (a file whose recurrence is a loop, which
 reads the mask) or run unpadded at its own width (a dynamic-width file, such
@@ -24,7 +24,7 @@ MAX_PIXELS = 50_000_000
 
 
 def is_word_reader(input_shape):
-    """True for a word reader's input: (batch, 16, width, 2)."""
+    """True for a word reader's input: (batch, 32, width, 2)."""
     shape = tuple(int(d) if d is not None else -1 for d in input_shape)
     return len(shape) == 4 and shape[1] == word_strips.HEIGHT and shape[3] == 2
 

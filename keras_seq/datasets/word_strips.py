@@ -13,9 +13,11 @@ ink 1 and background 0, no letter boundaries given. Three kinds:
 
 Every strip, in training and at inference, goes through :func:`normalise_strip`:
 polarity (light paper is inverted so ink is bright), contrast stretch, crop to
-the ink's bounding box, and an area-average resize to ``HEIGHT`` rows that keeps
-the aspect ratio, then ``MARGIN`` blank columns either side. Only sums and
-products of pixel values, so the browser can repeat it exactly.
+the ink, then a resize that puts the writing's own core band (the rows between
+its x-height line and its baseline, found from the ink's row profile) on the
+same ``CORE_ROWS`` rows of every strip, with ascenders above and descenders
+below, and keeps the aspect ratio; then ``MARGIN`` blank columns either side.
+Only sums and products of pixel values, so the browser can repeat it.
 """
 
 import dataclasses
@@ -25,37 +27,94 @@ import numpy as np
 from keras_seq import arguments
 from keras_seq.datasets import ocr_words
 
-HEIGHT = 16
+ASCENDER_ROWS = 10
+CORE_ROWS = 12
+DESCENDER_ROWS = 10
+HEIGHT = ASCENDER_ROWS + CORE_ROWS + DESCENDER_ROWS
 MAX_WIDTH = 256
 MARGIN = 2
 INK_THRESHOLD = 0.2
 MIN_INK_ROWS = 2
+BAND_FRACTION = 0.5
+BAND_QUANTILE = 0.8
+MIN_BAND_FRACTION = 0.3
+
+
+def interval_resize_matrix(starts, ends, source):
+    """The (target, source) matrix of an area-average resize onto the intervals ``[starts_j, ends_j)``.
+
+    Output pixel ``j`` is the mean of the source pixels over its interval
+    (source coordinates, pixel ``i`` covering ``[i, i + 1)``), each weighted
+    by the length of its overlap; outside the source counts as 0:
+
+        R[j, i] = |[a_j, b_j) ∩ [i, i + 1)| / (b_j - a_j).
+    """
+    starts, ends = np.asarray(starts, np.float64), np.asarray(ends, np.float64)
+    edges = np.arange(source)
+    overlap = np.minimum(ends[:, None], edges[None, :] + 1.0) - np.maximum(starts[:, None], edges[None, :])
+    return (np.clip(overlap, 0.0, None) / (ends - starts)[:, None]).astype(np.float32)
 
 
 def box_resize_matrix(source, target):
-    """The (target, source) matrix of an area-average resize along one axis.
-
-    Output pixel ``j`` covers the source interval ``[j s, (j + 1) s)`` with
-    ``s = source / target``; its value is the mean of the source pixels over
-    that interval, each weighted by the length of its overlap:
-
-        R[j, i] = |[j s, (j + 1) s) ∩ [i, i + 1)| / s.
+    """The uniform area-average resize along one axis: intervals ``[j s, (j + 1) s)``, ``s = source / target``.
 
     Rows sum to 1. Enlarging (``target > source``) copies each source pixel
     over the output pixels it covers, blending the two at a shared edge.
     """
     scale = source / target
     starts = np.arange(target) * scale
-    ends = starts + scale
-    edges = np.arange(source)
-    overlap = np.minimum(ends[:, None], edges[None, :] + 1.0) - np.maximum(starts[:, None], edges[None, :])
-    return (np.clip(overlap, 0.0, None) / scale).astype(np.float32)
+    return interval_resize_matrix(starts, starts + scale, source)
 
 
 def box_resize(image, height, width):
     """Area-average resize of a 2-D image to (height, width): ``R_h image R_w^T``."""
     image = np.asarray(image, np.float32)
     return box_resize_matrix(image.shape[0], height) @ image @ box_resize_matrix(image.shape[1], width).T
+
+
+def writing_band(ink):
+    """The core band ``(top, bottom)`` (rows of ``ink``, bottom exclusive): x-height line to baseline.
+
+    The row profile ``p_y = sum_x ink[y, x]`` is highest where every letter
+    has ink (between the x-height line and the baseline) and low where only
+    ascenders or descenders reach; the band runs from the first to past the
+    last row with ``p_y >= BAND_FRACTION * P``, P the ``BAND_QUANTILE``
+    quantile of p (a busy row's level, not one long stroke's). A band under
+    ``MIN_BAND_FRACTION`` of the ink's height (a stray stroke dominating) is
+    widened about its centre, staying inside the ink.
+    """
+    profile = np.asarray(ink, np.float64).sum(axis=1)
+    rows = np.flatnonzero(profile >= BAND_FRACTION * np.quantile(profile, BAND_QUANTILE))
+    top, bottom = float(rows[0]), float(rows[-1] + 1)
+    height = ink.shape[0]
+    least = MIN_BAND_FRACTION * height
+    if bottom - top < least:
+        grow = (least - (bottom - top)) / 2
+        top, bottom = top - grow, bottom + grow
+        shift = max(0.0, -top) - max(0.0, bottom - height)
+        top, bottom = top + shift, bottom + shift
+    return top, bottom
+
+
+def row_intervals(height, top, bottom):
+    """Source intervals of the ``HEIGHT`` strip rows for ink ``height`` rows high with core band [top, bottom).
+
+    The band fills rows ``ASCENDER_ROWS .. ASCENDER_ROWS + CORE_ROWS`` at
+    pitch ``q = (bottom - top) / CORE_ROWS`` source rows per strip row.
+    The rows above take pitch ``max(q, top / ASCENDER_ROWS)`` and those
+    below ``max(q, (height - bottom) / DESCENDER_ROWS)``: the same scale as
+    the band while the ascenders and descenders fit, squeezed just enough
+    to keep them when they are taller. Returns ``(starts, ends)``.
+    """
+    pitch = (bottom - top) / CORE_ROWS
+    up = max(pitch, top / ASCENDER_ROWS)
+    down = max(pitch, (height - bottom) / DESCENDER_ROWS)
+    edges = np.concatenate([
+        top - up * np.arange(ASCENDER_ROWS, 0, -1),
+        top + pitch * np.arange(CORE_ROWS),
+        bottom + down * np.arange(DESCENDER_ROWS + 1),
+    ])
+    return edges[:-1], edges[1:]
 
 
 def normalise_strip(gray, max_width=MAX_WIDTH):
@@ -65,9 +124,12 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
         1. polarity: if the median of the border pixels is > 0.5 (light
            paper), ``g <- 1 - g``, so ink is bright;
         2. contrast: ``g <- (g - min g) / (max g - min g)``;
-        3. crop to the rows and columns holding a pixel > ``INK_THRESHOLD``;
-        4. resize (area average) to ``HEIGHT`` rows and
-           ``w' = max(1, round(w * HEIGHT / h))`` columns;
+        3. crop to the rows and columns holding a pixel > ``INK_THRESHOLD``
+           (h x w pixels);
+        4. find the core band [top, bottom) (:func:`writing_band`) and
+           resize (area average) the rows onto ``HEIGHT`` rows with the band
+           on the middle ``CORE_ROWS`` (:func:`row_intervals`), the columns
+           at the band's scale: ``w' = max(1, round(w * CORE_ROWS / (bottom - top)))``;
         5. add ``MARGIN`` blank columns on each side (one more on the
            right when w' is odd: the reader takes two columns per step).
 
@@ -101,16 +163,18 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
             f"{MIN_INK_ROWS} rows of ink to be scaled to {HEIGHT} rows"
         )
     ink = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    width = max(1, int(round(ink.shape[1] * HEIGHT / ink_height)))
+    top, bottom = writing_band(ink)
+    width = max(1, int(round(ink.shape[1] * CORE_ROWS / (bottom - top))))
     total = width + 2 * MARGIN + width % 2
     if total > max_width:
         raise ValueError(
-            f"the word is {total} columns wide once scaled to {HEIGHT} rows "
+            f"the word is {total} columns wide once its letters are scaled to {CORE_ROWS} rows "
             f"(ink {ink_height}x{ink.shape[1]} pixels); the reader takes at most {max_width}: "
             "crop the picture to one word"
         )
     strip = np.zeros((HEIGHT, total), np.float32)
-    strip[:, MARGIN:MARGIN + width] = np.clip(box_resize(ink, HEIGHT, width), 0.0, 1.0)
+    resize_rows = interval_resize_matrix(*row_intervals(ink.shape[0], top, bottom), ink.shape[0])
+    strip[:, MARGIN:MARGIN + width] = np.clip(resize_rows @ ink @ box_resize_matrix(ink.shape[1], width).T, 0.0, 1.0)
     return strip
 
 
@@ -243,7 +307,7 @@ class StripAugmenter:
 
     Example:
         >>> augment = StripAugmenter(seed=0)
-        >>> strip = augment(letter_images)   # (16, w) float32
+        >>> strip = augment(letter_images)   # (32, w) float32
     """
 
     def __init__(self, widths=(0.75, 1.4), gaps=(-2, 3), jitter=2, slant=0.35, thicken=0.3, as_written=0.5,

@@ -13,7 +13,7 @@ COLUMNS_PER_STEP = 2
 
 def word_reader(width=None, units=128, filters=(32, 64, 96), bottleneck=48, features=128, dropout=0.25,
                 batch_norm=True):
-    """Build the reader for word strips (batch, 16, width, 2): pixels and a column mask.
+    """Build the reader for word strips (batch, 32, width, 2): pixels and a column mask.
 
     Channel 0 holds the strip's pixels (ink 1, paper 0), channel 1 is 1 on
     the word's columns and 0 on padding (see
@@ -54,14 +54,14 @@ def word_reader(width=None, units=128, filters=(32, 64, 96), bottleneck=48, feat
 
     Returns:
         An uncompiled ``keras.Model`` named ``word_reader``:
-        (batch, 16, width, 2) -> (batch, width / 2, 27) probabilities.
+        (batch, 32, width, 2) -> (batch, width / 2, 27) probabilities.
         Its layer ``logits`` gives the scores before the softmax (what the
         CTC loss takes).
 
     Example:
         >>> from keras_seq.datasets import word_strips
         >>> model = word_reader()
-        >>> x = word_strips.model_input(strips)                    # (N, 16, W, 2)
+        >>> x = word_strips.model_input(strips)                    # (N, 32, W, 2)
         >>> readings = decode_ctc(model.predict(x), method="beam")
     """
     if width is not None:

@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from keras_seq import cli
+from keras_seq.datasets.word_strips import HEIGHT
 from keras_seq.demos.words import ColumnOcclusion
 
 
@@ -22,10 +23,10 @@ def test_words_demo_fast_writes_the_file_the_metrics_and_saliency(tmp_path, caps
 class OneLetterPerColumnBlock:
     """A stand-in file: step t gives letter 'a' the probability of ink in columns 2t, 2t + 1."""
 
-    input_shape = (1, 16, 16, 2)
+    input_shape = (1, HEIGHT, 16, 2)
 
     def predict(self, x):
-        ink = x[0, :, :, 0].reshape(16, 8, 2).max(axis=(0, 2))
+        ink = x[0, :, :, 0].reshape(HEIGHT, 8, 2).max(axis=(0, 2))
         y = np.zeros((1, 8, 27), np.float32)
         y[0, :, 1] = 0.05 + 0.9 * ink
         y[0, :, 0] = 1 - y[0, :, 1]
@@ -36,7 +37,7 @@ def test_column_occlusion_finds_the_columns_a_letter_came_from():
     from keras_seq.models.ctc import decode_ctc
     from keras_seq.export import word_image
 
-    strip = np.zeros((16, 16), np.float32)
+    strip = np.zeros((HEIGHT, 16), np.float32)
     strip[4:12, 10:12] = 1.0  # the only ink: columns 10-11, step 5
     edge = OneLetterPerColumnBlock()
     reading = decode_ctc(word_image.symbol_probabilities(edge, [strip])[0][None])[0]

@@ -48,20 +48,27 @@ def letters():
 
 
 @pytest.fixture(scope="module")
-def teach_reader(letters):
-    """``teach(model_options, learning_rate, steps) -> (model, strips)``: a word reader taught ``TAUGHT_TEXTS``."""
+def teach_reader(letters, tmp_path_factory):
+    """``teach(model_options, learning_rate, steps) -> (model, strips)``: a word reader taught ``TAUGHT_TEXTS``,
+    each as its letters side by side (the returned strips) and as the PNG picture ``draw_word_png`` draws."""
     from keras_seq.datasets import word_strips
+    from keras_seq.export import word_image
     from keras_seq.models import word_reader
     from keras_seq.training import words
+
+    folder = tmp_path_factory.mktemp("taught")
 
     def teach(model_options, learning_rate, steps):
         keras.utils.set_random_seed(7)
         strips = word_strips.Strips(
             [word_strips.normalise_strip(word_strips.side_by_side(letters[t])) for t in TAUGHT_TEXTS],
             list(TAUGHT_TEXTS))
+        pictures = word_strips.Strips(
+            [word_strips.normalise_strip(word_image.load_word_gray(draw_word_png(folder / f"{t}.png", letters[t])))
+             for t in TAUGHT_TEXTS], list(TAUGHT_TEXTS))
         model = word_reader(**model_options, dropout=0.0)
         step = words.ctc_train_step(model, keras.optimizers.Adam(learning_rate, global_clipnorm=5.0))
-        x, labels, label_lengths, step_lengths, _ = next(words.batches(strips, len(strips)))
+        x, labels, label_lengths, step_lengths, _ = next(words.batches(strips + pictures, 2 * len(strips)))
         for _ in range(steps):
             step(x, labels, label_lengths, step_lengths)
         return model, strips

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_seq.datasets import ocr_words, word_strips
-from keras_seq.datasets.word_strips import HEIGHT, MARGIN
+from keras_seq.datasets.word_strips import ASCENDER_ROWS, CORE_ROWS, HEIGHT, MARGIN
 
 
 @pytest.fixture(scope="module")
@@ -20,17 +20,67 @@ def test_box_resize_keeps_the_mean_and_constant_images():
     assert word_strips.box_resize(image, 5, 7).mean() == pytest.approx(image.mean(), rel=1e-4)
 
 
-def test_normalise_crops_scales_to_height_and_adds_margins():
+def test_normalise_puts_a_uniform_block_on_the_core_rows_and_adds_margins():
     gray = np.zeros((100, 300), np.float32)
-    gray[20:60, 50:170] = 1.0  # ink 40 high, 120 wide -> 16 high, 48 wide
+    gray[20:60, 50:170] = 1.0  # ink 40 high, 120 wide: all core band -> 12 rows, 36 columns
     strip = word_strips.normalise_strip(gray)
-    assert strip.shape == (HEIGHT, 48 + 2 * MARGIN)
-    gray[20:60, 170] = 1.0  # 121 wide -> 48.4 -> 48 columns: still even
-    assert word_strips.normalise_strip(gray).shape[1] % 2 == 0
-    gray[20:60, 170:173] = 1.0  # 123 wide -> 49 columns + one more blank column
-    assert word_strips.normalise_strip(gray).shape == (HEIGHT, 49 + 2 * MARGIN + 1)
-    assert np.allclose(strip[:, MARGIN:-MARGIN], 1.0)
+    assert strip.shape == (HEIGHT, 36 + 2 * MARGIN)
+    core = slice(ASCENDER_ROWS, ASCENDER_ROWS + CORE_ROWS)
+    assert np.allclose(strip[core, MARGIN:-MARGIN], 1.0)
+    assert np.all(strip[:ASCENDER_ROWS] == 0) and np.all(strip[ASCENDER_ROWS + CORE_ROWS:] == 0)
     assert np.all(strip[:, :MARGIN] == 0) and np.all(strip[:, -MARGIN:] == 0)
+    gray[20:60, 170:174] = 1.0  # 124 wide -> 37.2 -> 37 columns + one more blank column
+    assert word_strips.normalise_strip(gray).shape == (HEIGHT, 37 + 2 * MARGIN + 1)
+
+
+def word_with_stalk(above=0, below=0, core=20, width=100):
+    """A solid core band ``core`` rows high with a 3-pixel stalk ``above`` rows over it and ``below`` under it."""
+    gray = np.zeros((core + above + below + 20, width + 20), np.float32)
+    gray[10 + above:10 + above + core, 10:10 + width] = 1.0
+    gray[10:10 + above, 40:43] = 1.0
+    gray[10 + above + core:10 + above + core + below, 80:83] = 1.0
+    return gray
+
+
+def test_the_core_band_lands_on_the_same_rows_whatever_rises_above_or_hangs_below_it():
+    core = slice(ASCENDER_ROWS, ASCENDER_ROWS + CORE_ROWS)
+    for above, below in [(0, 0), (15, 0), (0, 15), (15, 15), (20, 20)]:
+        strip = word_strips.normalise_strip(word_with_stalk(above, below))
+        assert strip.shape == (HEIGHT, 60 + 2 * MARGIN), (above, below)  # 100 columns at 12 / 20
+        assert np.all(strip[core, MARGIN + 2:-MARGIN - 2] > 0.99), (above, below)
+        assert (strip[:ASCENDER_ROWS].max() > 0.5) == (above > 0)
+        assert (strip[ASCENDER_ROWS + CORE_ROWS:].max() > 0.5) == (below > 0)
+
+
+def test_ascenders_keep_the_band_scale_while_they_fit_and_are_squeezed_when_they_do_not():
+    fits = word_strips.normalise_strip(word_with_stalk(above=15))  # 15 rows at 12 / 20: 9 of the 10 rows
+    rows = np.flatnonzero(fits[:ASCENDER_ROWS].max(axis=1) > 0.5)
+    assert rows.tolist() == list(range(1, ASCENDER_ROWS))
+    tall = word_strips.normalise_strip(word_with_stalk(above=60))  # 36 rows at the band's scale: squeezed to 10
+    rows = np.flatnonzero(tall[:ASCENDER_ROWS].max(axis=1) > 0.5)
+    assert rows.tolist() == list(range(ASCENDER_ROWS))
+
+
+def test_the_same_writing_at_any_size_gives_nearly_the_same_strip():
+    small = word_with_stalk(above=10, below=8, core=12, width=60)
+    large = np.kron(small, np.ones((3, 3), np.float32))
+    a, b = word_strips.normalise_strip(small), word_strips.normalise_strip(large)
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 0.02
+
+
+def test_writing_band_finds_the_rows_every_letter_fills():
+    ink = word_with_stalk(above=15, below=10)[10:-10, 10:-10]
+    assert word_strips.writing_band(ink) == (15.0, 35.0)
+    uniform = np.ones((30, 40), np.float32)
+    assert word_strips.writing_band(uniform) == (0.0, 30.0)
+    narrow = np.zeros((40, 50), np.float32)
+    narrow[:, 5] = 1.0
+    narrow[18:27, :] = 1.0  # a 9-row band is under 30 % of 40 rows: widened to 12 rows about its centre
+    assert word_strips.writing_band(narrow) == (16.5, 28.5)
+    narrow[18:27, 6:] = 0.0
+    narrow[31:, :] = 1.0  # ... staying inside the ink
+    assert word_strips.writing_band(narrow) == (28.0, 40.0)
 
 
 def test_dark_on_light_and_light_on_dark_give_the_same_strip(words):
