@@ -1,9 +1,12 @@
 """Train the word reader with a CTC loss: resumable, NaN-safe, measured by CER and word accuracy.
 
-Every epoch draws fresh augmented strips (:class:`keras_seq.datasets.word_strips.StripAugmenter`)
-of the training folds' words and of as many random strings of their letters,
-from a seed fixed by the run and the epoch, so a resumed run sees the data an
-uninterrupted one would. Each step minimises the mean CTC loss of a batch,
+Every epoch draws fresh strips, from a seed fixed by the run and the epoch,
+so a resumed run sees the data an uninterrupted one would: the training
+folds' words and half as many random strings of their letters, augmented
+(:class:`keras_seq.datasets.word_strips.StripAugmenter`), and as many random
+texts written as natural handwriting
+(:class:`keras_seq.datasets.natural_writing.NaturalWriter`: the training
+Hershey faces and fonts, and the training letters on a baseline). Each step minimises the mean CTC loss of a batch,
 
     L = -(1 / N) sum_n log p(text_n | strip_n),
 
@@ -29,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq import arguments, atomic_files, saving
-from keras_seq.datasets import ocr_words, word_strips
+from keras_seq.datasets import natural_writing, ocr_words, word_strips
 from keras_seq.models import ctc
 from keras_seq.models.word_reader import fixed_width_copy, steps_for_width, word_reader
 from keras_seq.training.resume import RunBackup
@@ -38,6 +41,7 @@ from keras_seq.training.trainer import BACKUP_FOLDER, MODEL_FILE, NonFiniteLossE
 WIDTH_MULTIPLE = 8
 SORT_CHUNK = 16
 SYNTHETIC_TEST_STRINGS = 500
+NATURAL_TEST_SET = "stroke cursive, dark on light"
 LEARNING_RATE_DROP = 0.55
 
 
@@ -129,18 +133,21 @@ def evaluate(model, strips, method="greedy"):
 
 @dataclasses.dataclass(frozen=True)
 class WordsData:
-    """The training words and the held-out fold as real strips and synthetic strings."""
+    """The training words; the held-out fold as real strips and synthetic strings; held-out natural writing."""
 
     train: ocr_words.Words
     test_real: word_strips.Strips
     test_synthetic: word_strips.Strips
+    test_natural: word_strips.Strips
 
 
 def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_STRINGS):
     """Split the OCR words at ``test_fold``; the held-out words become real and synthetic test strips.
 
-    ``limit`` keeps ``limit`` training and test words, spread over each
-    set, and makes as many synthetic test strings (quick runs).
+    ``test_natural`` is ``natural_writing.EVALUATION_WORDS`` in the held-out
+    ``NATURAL_TEST_SET`` (a face training never sees). ``limit`` keeps
+    ``limit`` training and test words, spread over each set, and makes as
+    many synthetic test strings and natural words (quick runs).
     """
     ocr_words.check_fold(test_fold)
     arguments.positive_int(limit, "limit", allow_none=True)
@@ -153,6 +160,7 @@ def words_data(test_fold, limit=None, path=None, synthetic_test=SYNTHETIC_TEST_S
         word_strips.real_strips(test),
         word_strips.synthetic_strips(test, synthetic_test if limit is None else min(limit, synthetic_test),
                                      seed=1000 + test_fold),
+        natural_writing.held_out_strips(NATURAL_TEST_SET, natural_writing.EVALUATION_WORDS[:limit]),
     )
 
 
@@ -184,7 +192,7 @@ def ctc_train_step(model, optimizer):
 
 
 def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, global_clipnorm=5.0,
-                synthetic=None, seed=0, run=None, log=None, model_options=None):
+                synthetic=None, natural=None, seed=0, run=None, log=None, model_options=None):
     """Train :func:`keras_seq.models.word_reader` on ``data.train``; continue any backup in ``out_dir``.
 
     After every epoch the weights and optimizer state go to
@@ -201,7 +209,10 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
         batch_size: strips per step (int >= 1).
         learning_rate: Adam's step size (> 0).
         global_clipnorm: clip all gradients together to this L2 norm (> 0).
-        synthetic: random strings per epoch (default: one per training word).
+        synthetic: augmented random strings of the OCR letters per epoch
+            (default: one per two training words).
+        natural: random texts written as natural handwriting per epoch
+            (default: one per training word).
         seed: seed of the augmentation and data order.
         run: JSON-able description of the run; a backup of another run is refused.
         log: called with each progress line (default: print it).
@@ -232,6 +243,10 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
         log(f"resuming from {backup.folder} after epoch {resumed_from}")
 
     train_step = ctc_train_step(model, optimizer)
+    synthetic = len(data.train) // 2 if synthetic is None else arguments.integer(synthetic, "synthetic", minimum=0)
+    natural = len(data.train) if natural is None else arguments.integer(natural, "natural", minimum=0)
+    bank = word_strips.letter_bank(data.train)
+    writers, weights = natural_writing.training_writers(bank)
 
     for epoch in range(resumed_from, epochs):
         started = time.perf_counter()
@@ -240,6 +255,9 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
         rng = np.random.default_rng([seed, epoch])
         augmenter = word_strips.StripAugmenter(seed=int(rng.integers(2**31)))
         strips = word_strips.training_strips(data.train, augmenter, synthetic, rng)
+        if natural:
+            writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)))
+            strips += writer.strips(natural_writing.random_texts(natural, rng, word_strips.bank_letters(bank)))
         steps = math.ceil(len(strips) / batch_size)
         total, seen = 0.0, 0
         for step, (x, labels, label_lengths, step_lengths, _) in enumerate(batches(strips, batch_size, rng)):
@@ -257,22 +275,26 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
             if (step + 1) % 50 == 0:
                 log(f"  epoch {epoch + 1}/{epochs} batch {step + 1}/{steps}: loss {total / seen:.3f}")
         held_out = evaluate(model, data.test_real)
+        handwriting = evaluate(model, data.test_natural)
         history.append({"epoch": epoch + 1, "loss": total / seen, "real_cer": held_out["cer"],
-                        "real_word_accuracy": held_out["word_accuracy"],
+                        "real_word_accuracy": held_out["word_accuracy"], "natural_cer": handwriting["cer"],
+                        "natural_word_accuracy": handwriting["word_accuracy"],
                         "seconds": round(time.perf_counter() - started, 1)})
         saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
         backup.save(model, epoch + 1, history)
         log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, held-out real CER {held_out['cer']:.4f}, "
-            f"words {held_out['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
+            f"words {held_out['word_accuracy']:.4f}; held-out handwriting CER {handwriting['cer']:.4f}, "
+            f"words {handwriting['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
     if not (folder / MODEL_FILE).exists():
         saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
     return model, history, resumed_from
 
 
 def words_metrics(model, data):
-    """CER and word accuracy, greedy and beam, on the real and synthetic held-out strips."""
+    """CER and word accuracy, greedy and beam, on the real, synthetic and natural held-out strips."""
     metrics = {}
-    for kind, strips in (("real", data.test_real), ("synthetic", data.test_synthetic)):
+    for kind, strips in (("real", data.test_real), ("synthetic", data.test_synthetic),
+                         ("natural", data.test_natural)):
         for method in ctc.METHODS:
             scores = evaluate(model, strips, method)
             metrics[f"{kind}_{method}_cer"] = scores["cer"]

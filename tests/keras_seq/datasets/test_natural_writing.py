@@ -1,0 +1,126 @@
+"""Natural handwriting: stroke faces, fonts and OCR letters on a baseline; held-out writers stay held out."""
+
+import numpy as np
+import pytest
+
+from keras_seq.datasets import bundled, font_glyphs, natural_writing, ocr_words, word_strips
+from keras_seq.datasets.word_strips import ASCENDER_ROWS, CORE_ROWS, HEIGHT
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return word_strips.letter_bank(ocr_words.load_words().subset(np.arange(0, 6877, 10)))
+
+
+@pytest.fixture(scope="module")
+def writers(bank):
+    return natural_writing.training_writers(bank)[0]
+
+
+def ink_rows(ink, columns=slice(None)):
+    rows = np.flatnonzero(ink[:, columns].max(axis=1) > 0.5)
+    return rows[0], rows[-1]
+
+
+def test_training_and_held_out_writers_are_disjoint():
+    assert not set(natural_writing.HERSHEY_TRAIN_FACES) & set(natural_writing.HERSHEY_HELD_OUT_FACES)
+    assert not set(font_glyphs.TRAIN_FONTS) & set(font_glyphs.HELD_OUT_FONTS)
+    held_out = set(natural_writing.HERSHEY_HELD_OUT_FACES) | set(font_glyphs.HELD_OUT_FONTS)
+    for options in natural_writing.HELD_OUT_SETS.values():
+        assert set(options["faces"]) | set(options["fonts"]) <= held_out
+
+
+def test_the_training_writers_are_the_named_training_faces_fonts_and_letters(bank):
+    writers, weights = natural_writing.training_writers(bank)
+    names = [w.name for w in writers]
+    assert names == list(natural_writing.HERSHEY_TRAIN_FACES) + list(font_glyphs.TRAIN_FONTS) + [
+        natural_writing.BaselineLetters.name]
+    assert sum(weights) == pytest.approx(1.0) and min(weights) > 0
+
+
+def test_every_writer_draws_ink_that_grows_with_the_text(writers):
+    rng = np.random.default_rng(0)
+    for writer in writers:
+        short, long = writer("on", rng), writer("onionsonions", rng)
+        for ink in (short, long):
+            assert ink.dtype == np.float32 and ink.ndim == 2 and 0 <= ink.min() and ink.max() <= 1, writer.name
+            assert ink.max() > 0.5, writer.name
+        assert long.shape[1] > 3 * short.shape[1], writer.name
+
+
+def test_a_seed_replays_the_same_hand(writers):
+    for writer in writers[:3] + writers[-1:]:
+        a, b = writer("replay", np.random.default_rng(5)), writer("replay", np.random.default_rng(5))
+        assert np.array_equal(a, b), writer.name
+
+
+def test_ocr_letters_sit_on_a_baseline_at_their_natural_heights(bank):
+    letters = natural_writing.BaselineLetters(bank)
+    rng = np.random.default_rng(1)
+
+    def rows(text):  # the ink's height in x-heights and where its mass sits (0 top, 1 bottom)
+        profile = letters(text, rng).sum(axis=1)
+        centre = (profile * np.arange(len(profile))).sum() / profile.sum()
+        return len(profile) / natural_writing.X_HEIGHT, centre / len(profile)
+
+    for _ in range(5):
+        short, tall, hanging = rows("ooo"), rows("olo"), rows("opo")
+        assert short[0] < 1.5 < min(tall[0], hanging[0])  # l and p reach out of the band
+        assert tall[1] > 0.55 > 0.45 > hanging[1]  # l rises above the o's, p hangs below them
+
+
+def test_natural_strips_put_the_x_height_on_the_core_rows(writers):
+    writer = natural_writing.NaturalWriter(writers, seed=3)
+    core = np.zeros(HEIGHT, bool)
+    core[ASCENDER_ROWS - 2:ASCENDER_ROWS + CORE_ROWS + 2] = True
+    shares = []
+    for _ in range(20):
+        profile = writer("mean").sum(axis=1)  # no ascender, no descender: the ink stays on the band
+        shares.append(profile[core].sum() / profile.sum())  # the band, give or take two rows
+    assert np.median(shares) > 0.95 and min(shares) > 0.75  # some hands write letters of uneven height
+    tall = [writer("hold")[:ASCENDER_ROWS - 1].sum() for _ in range(20)]
+    assert np.median(tall) > 1.0  # h, l and d reach above the band
+
+
+def test_photograph_polarity_sizes_and_the_strip_it_makes(writers):
+    rng = np.random.default_rng(2)
+    ink = writers[0]("word", rng)
+    light = natural_writing.photograph(ink, rng, x_height=30, dark_on_light=True)
+    dark = natural_writing.photograph(ink, rng, x_height=10, dark_on_light=False)
+    assert np.median(light[0]) > 0.5 > np.median(dark[0])
+    assert light.shape[0] > 2 * dark.shape[0]
+    a, b = natural_writing.fitted_strip(light), natural_writing.fitted_strip(dark)
+    assert a.shape[0] == b.shape[0] == HEIGHT and abs(a.shape[1] - b.shape[1]) <= 6
+
+
+def test_random_texts_and_the_held_out_sets():
+    texts = natural_writing.random_texts(200, np.random.default_rng(0))
+    assert all(2 <= len(t) <= 12 and set(t) <= set(ocr_words.LETTERS) for t in texts)
+    assert len(set(texts)) > 190
+    strips = natural_writing.held_out_strips("print fonts", texts=["hello", "yellow"], seed=1)
+    assert strips.texts == ["hello", "yellow"] and all(s.shape[0] == HEIGHT for s in strips.images)
+    with pytest.raises(ValueError, match="unknown held-out set 'nope'"):
+        natural_writing.held_out_strips("nope")
+
+
+def test_natural_writer_refuses_no_writers_and_bad_weights(writers):
+    with pytest.raises(ValueError, match="at least one writer"):
+        natural_writing.NaturalWriter([])
+    with pytest.raises(ValueError, match="non-negative"):
+        natural_writing.NaturalWriter(writers[:2], weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        natural_writing.NaturalWriter(writers[:2], weights=[1.0])
+
+
+def test_font_atlas_holds_every_named_font_and_refuses_others_and_damage(tmp_path):
+    fonts = font_glyphs.load(font_glyphs.TRAIN_FONTS + font_glyphs.HELD_OUT_FONTS)
+    for font in fonts:
+        assert len(font.glyphs) == 26 and font.x_height > 5 and np.all(font.advance > 0), font.name
+        x = font.glyphs[ocr_words.LETTERS.index("x")]
+        assert 0.5 < x.max() <= 1.0
+    with pytest.raises(ValueError, match="'Arial' is not in handwriting_fonts.npz"):
+        font_glyphs.load(["Arial"])
+    damaged = tmp_path / font_glyphs.FILE
+    damaged.write_bytes(bundled.resolve(font_glyphs.FILE).read_bytes()[:5000])
+    with pytest.raises(bundled.DatasetFileError, match="corrupt"):
+        font_glyphs.load(["Kristi"], path=damaged)
