@@ -41,7 +41,7 @@ def load_handwriting_model(path):
 
 
 def is_word_reader_model(model):
-    """True for a Keras CTC word reader: one input (N, 16, W, 2) (pixels, column mask), one output (N, W / 2, 27)."""
+    """True for a Keras CTC word reader: one input (N, 32, W, 2) (pixels, column mask), one output (N, W / 2, 27)."""
     from keras_seq.export import word_image
     from keras_seq.models import ctc
 
@@ -55,7 +55,7 @@ def load_word_reader(path):
     if not is_word_reader_model(model):
         raise ValueError(f"--model {str(path)!r} is not a word reader: it maps inputs of shape "
                          f"{tuple(model.inputs[0].shape[1:])} to {model.outputs[0].shape[-1]} outputs, expected "
-                         "(16, width, 2) -> 27 symbols (blank and a-z)")
+                         "(32, width, 2) -> 27 symbols (blank and a-z)")
     return model
 
 
@@ -99,3 +99,31 @@ def digit_model_main(argv, prog, description, default_count, explain):
     except (ValueError, OSError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+
+
+def describe_word_reader(model, path=None):
+    """What the page says about the word reader it runs: a JSON-able dict.
+
+    ``file`` (the ``.keras`` name, or None), ``parameters``, ``smoke`` (True
+    for the ``--fast`` demo's tiny reader, recognised by its architecture:
+    its answers are a smoke run's, not a trained reader's) and, when the run
+    folder beside ``path`` tells them, ``epochs`` and ``test_fold`` (from a
+    ``keras-seq train words`` ``metrics.json``).
+    """
+    import json
+
+    from keras_seq.demos.words import FAST
+    from keras_seq.models.word_reader import word_reader
+
+    parameters = int(model.count_params())
+    about = {"file": None if path is None else pathlib.Path(path).name, "parameters": parameters,
+             "smoke": parameters == word_reader(**FAST["model"]).count_params(), "epochs": None, "test_fold": None}
+    metrics = None if path is None else pathlib.Path(path).with_name("metrics.json")
+    if metrics is not None and metrics.is_file():
+        try:
+            run = json.loads(metrics.read_text())
+            about["epochs"], about["test_fold"] = run.get("epochs"), run.get("test_fold")
+            about["smoke"] = about["smoke"] or run.get("limit") is not None
+        except (OSError, ValueError, AttributeError):
+            pass  # an unreadable metrics.json only leaves the description shorter
+    return about

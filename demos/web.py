@@ -109,10 +109,13 @@ def word_reader_model(out, epochs, fast, progress):
     path = out / words.READER_FILE
     if path.is_file():
         progress.step(f"using the word reader {path}")
-        return model_files.load_word_reader(path)
+        model = model_files.load_word_reader(path)
+        return model, model_files.describe_word_reader(model, path)
     progress.say(f"no {path}: training it as `keras-seq demo words` does")
-    model = words.train_reader(words.training_data(fast), out, words.default_epochs(epochs, fast), fast, progress)
-    return words.save_fixed_width(model, out)[0]
+    epochs = words.default_epochs(epochs, fast)
+    model = words.train_reader(words.training_data(fast), out, epochs, fast, progress)
+    model = words.save_fixed_width(model, out)[0]
+    return model, dict(model_files.describe_word_reader(model, path), epochs=epochs, smoke=fast)
 
 
 def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True, build_only=False,
@@ -144,9 +147,9 @@ def run_demo(out, epochs=None, fast=False, port=DEFAULT_PORT, open_browser=True,
     progress = progress or Progress(total=5 if build_only else 6)
     digits, representative = digit_model(out, epochs, fast, progress)
     words, held_out = word_model(out, epochs, fast, progress)
-    reader = word_reader_model(out, epochs, fast, progress)
+    reader, about_reader = word_reader_model(out, epochs, fast, progress)
     progress.step("exporting the models for LiteRT.js and writing the site")
-    paths = build_site(out / "web", digits, words, representative, held_out, reader)
+    paths = build_site(out / "web", digits, words, representative, held_out, reader, about_reader=about_reader)
     progress.step(f"site written to {(out / 'web').resolve()} ({len(paths)} files)")
     if build_only:
         return {"paths": paths, "url": None}

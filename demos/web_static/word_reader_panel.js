@@ -16,6 +16,18 @@ const INK_WIDTH = 0.05;   // stroke width as a share of the canvas height
 const SCALE = 3;          // screen pixels per strip column
 const ROW_HEIGHT = 12;    // screen pixels per saliency row
 
+/** One line on the reader the page runs (config.json's wordReader.about); a smoke run's reader says so. */
+export function describeReader(about) {
+  if (!about) return 'Reader: unknown (the site was built without a description of its word reader).';
+  const parts = [`${about.file || 'a word reader'}, ${(about.parameters / 1e6).toFixed(2)} M parameters`];
+  if (about.epochs) parts.push(`${about.epochs} epoch${about.epochs === 1 ? '' : 's'}`);
+  if (about.test_fold !== null && about.test_fold !== undefined) parts.push(`fold ${about.test_fold} held out`);
+  const line = `Reader: ${parts.join(', ')}.`;
+  if (!about.smoke) return line;
+  return `${line} This is a --fast smoke-run reader: its answers are a smoke run's, not what the trained `
+    + 'reader reads (train it with `keras-seq demo words` or `keras-seq train words`).';
+}
+
 export class WordReaderPanel {
   constructor(root, model, config) {
     this.model = model;
@@ -28,6 +40,9 @@ export class WordReaderPanel {
     this.strip = root.querySelector('[data-testid="write-strip"]');
     this.saliency = root.querySelector('[data-testid="write-saliency"]');
     this.latency = root.querySelector('[data-testid="write-latency"]');
+    this.about = root.querySelector('[data-testid="write-reader"]');
+    this.about.textContent = describeReader(this.reader.about);
+    this.about.dataset.smoke = String(Boolean(this.reader.about && this.reader.about.smoke));
     this.last = null;
     this.queue = Promise.resolve();
     root.querySelector('[data-testid="write-clear"]').addEventListener('click', () => this.clear());

@@ -14,13 +14,15 @@ import json
 import numpy as np
 import pytest
 
+from keras_seq.datasets.word_strips import HEIGHT
+
 # Words as polylines in fractions of the canvas (x, y), one list per stroke.
 WORDS = {
     "zigzag": [[(0.1, 0.7), (0.15, 0.3), (0.22, 0.7), (0.29, 0.3), (0.36, 0.7), (0.43, 0.3), (0.5, 0.7)]],
     "loop and bar": [[(0.3, 0.35), (0.38, 0.4), (0.4, 0.6), (0.33, 0.75), (0.25, 0.65), (0.24, 0.45), (0.3, 0.35)],
                      [(0.48, 0.15), (0.48, 0.75)], [(0.55, 0.45), (0.62, 0.75), (0.7, 0.42)]],
 }
-SCRIBBLE = [[(0.03, 0.5), (0.97, 0.5)]]   # one long flat line: far wider than 256 columns at 16 rows
+SCRIBBLE = [[(0.03, 0.5), (0.97, 0.5)]]   # one long flat line: far wider than 256 columns with its band at 12 rows
 WRITE_SETTLED = "['done', 'refused'].includes(document.querySelector('[data-testid=write-canvas]').dataset.state)"
 
 
@@ -90,6 +92,43 @@ def canvas_gray(page, tmp_path):
     return word_image.load_word_gray(tmp_path / "word.png")
 
 
+def recorded_words():
+    """The ten words of ``canvas_words.json``: pen paths of the held-out face scriptc on a 720x240 canvas,
+    made by ``natural_writing.canvas_strokes`` (seed 2026) and replayed here as mouse events."""
+    import pathlib
+
+    return json.loads((pathlib.Path(__file__).with_name("canvas_words.json")).read_text())["words"]
+
+
+def test_recorded_handwriting_replayed_with_the_mouse_keeps_its_band_and_python_parity(page, write, tmp_path):
+    """Joined cursive at its natural size: the page's strip equals normalise_strip of the canvas (1e-6) and
+    puts the x-height on the core rows, with ascenders above and descenders below."""
+    from keras_seq.datasets import word_strips
+    from keras_seq.datasets.word_strips import ASCENDER_ROWS, CORE_ROWS
+
+    for text, strokes in recorded_words().items():
+        last = write(page, strokes)
+        assert "refused" not in last, (text, last)
+        page_strip = np.reshape(last["strip"], (HEIGHT, last["columns"]))
+        python_strip = word_strips.normalise_strip(canvas_gray(page, tmp_path), max_width=256)
+        np.testing.assert_allclose(page_strip, python_strip, atol=1e-6, rtol=0, err_msg=text)
+        profile = page_strip.sum(axis=1)
+        core = profile[ASCENDER_ROWS:ASCENDER_ROWS + CORE_ROWS]
+        assert core.min() > 0.2 * core.max(), text  # ink all across the band
+        rises = set("bdfhklt") | set("ij")  # i and j: their dots
+        assert (profile[:ASCENDER_ROWS - 4].sum() > 1.0) == bool(set(text) & rises), text
+        assert (profile[ASCENDER_ROWS + CORE_ROWS + 4:].sum() > 1.0) == bool(set(text) & set("fgjpqy")), text
+    assert not page.errors and not page.console_errors
+
+
+def test_the_page_says_which_reader_runs_and_that_a_fast_one_is_a_smoke_run(page, reader):
+    line = page.get_by_test_id("write-reader")
+    assert line.get_attribute("data-smoke") == "true"
+    text = line.inner_text()
+    assert f"{reader.count_params() / 1e6:.2f} M parameters" in text
+    assert "--fast smoke-run reader" in text and "answers are a smoke run's" in text
+
+
 def test_config_names_the_reader_file_its_width_and_alphabet(site):
     from keras_seq.models.ctc import ALPHABET
 
@@ -108,7 +147,7 @@ def test_drawn_words_read_as_python_reads_the_pages_own_canvas(page, edge, write
     for strokes in WORDS.values():
         last = write(page, strokes)
         python_strip = word_strips.normalise_strip(canvas_gray(page, tmp_path), max_width=256)
-        page_strip = np.reshape(last["strip"], (16, last["columns"]))
+        page_strip = np.reshape(last["strip"], (HEIGHT, last["columns"]))
         assert page_strip.shape == python_strip.shape
         np.testing.assert_allclose(page_strip, python_strip, atol=1e-6, rtol=0)
         steps = last["columns"] // 2
@@ -168,9 +207,9 @@ def test_strip_preprocessing_equals_normalise_strip_on_random_pictures(page):
             seen.add(reason)
             continue
         assert "refused" not in page_strip, (trial, page_strip)
-        np.testing.assert_allclose(np.reshape(page_strip["values"], (16, page_strip["columns"])), python,
+        np.testing.assert_allclose(np.reshape(page_strip["values"], (HEIGHT, page_strip["columns"])), python,
                                    atol=1e-6, rtol=0, err_msg=f"trial {trial}")
-        seen.add("enlarged" if height < 16 else "read")   # ink under 16 rows high is enlarged
+        seen.add("enlarged" if height < 16 else "read")   # pictures under 16 rows high are enlarged
     assert seen >= {"blank", "wide", "enlarged", "read"}, seen
 
 
@@ -242,7 +281,7 @@ def test_saliency_strip_equals_column_occlusion_through_the_same_file(page, edge
     from keras_seq.models import ctc
 
     last = write(page, WORDS["zigzag"])
-    strip = np.reshape(last["strip"], (16, last["columns"])).astype(np.float32)
+    strip = np.reshape(last["strip"], (HEIGHT, last["columns"])).astype(np.float32)
     reading = ctc.decode_ctc(np.reshape(last["probabilities"], (last["columns"] // 2, 27))[None])[0]
     python = ColumnOcclusion()(edge, strip, reading)
     on_page = np.asarray(last["saliency"])
