@@ -20,6 +20,7 @@ substitutions) and word accuracy, the share of strips read exactly.
 """
 
 import dataclasses
+import io
 import math
 import pathlib
 import time
@@ -41,6 +42,8 @@ from keras_seq.training.trainer import BACKUP_FOLDER, MODEL_FILE, NonFiniteLossE
 WIDTH_MULTIPLE = 8
 SORT_CHUNK = 16
 SYNTHETIC_TEST_STRINGS = 500
+AVERAGE_FILE = "average.npz"
+CALIBRATION_BATCHES = 100
 NATURAL_TEST_SET = "stroke cursive, dark on light"
 LEARNING_RATE_DROP = 0.55
 
@@ -191,6 +194,49 @@ def ctc_train_step(model, optimizer):
     return step
 
 
+class WeightAverage:
+    """The running mean of a model's weights after each averaged epoch (stochastic weight averaging,
+    Izmailov et al. 2018): w_bar <- w_bar + (w - w_bar) / n, kept in ``path`` so a resumed run continues it."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        self.weights, self.epochs = None, []
+        if self.path.is_file():
+            try:
+                with np.load(self.path, allow_pickle=False) as saved:
+                    self.epochs = [int(e) for e in saved["epochs"]]
+                    self.weights = [saved[f"w{i}"] for i in range(len(saved.files) - 1)]
+            except (OSError, ValueError, KeyError) as error:
+                raise ValueError(f"{str(self.path)!r} is unreadable ({error}); delete it to average afresh") from None
+
+    def add(self, model, epoch):
+        weights = model.get_weights()
+        if self.weights is None:
+            self.weights = [np.array(w, copy=True) for w in weights]
+        else:
+            n = len(self.epochs) + 1
+            self.weights = [a + (w - a) / n for a, w in zip(self.weights, weights)]
+        self.epochs.append(epoch)
+        buffer = io.BytesIO()
+        np.savez(buffer, epochs=np.array(self.epochs), **{f"w{i}": w for i, w in enumerate(self.weights)})
+        atomic_files.write_bytes(buffer.getvalue(), self.path)
+
+
+def recalibrate_batch_norm(model, strips, batch_size, rng, count=CALIBRATION_BATCHES):
+    """Recompute every BatchNormalization layer's moving mean and variance as the plain mean over
+    ``count`` training-mode batches of ``strips`` (averaged weights need their own statistics)."""
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in norms]
+    for k, (x, *_) in enumerate(batches(strips, batch_size, rng)):
+        if k == count:
+            break
+        for layer in norms:
+            layer.momentum = k / (k + 1.0)   # k = 0 replaces the statistics, then a cumulative mean
+        model(x, training=True)
+    for layer, momentum in zip(norms, saved):
+        layer.momentum = momentum
+
+
 def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, global_clipnorm=5.0,
                 synthetic=None, natural=None, seed=0, run=None, log=None, model_options=None):
     """Train :func:`keras_seq.models.word_reader` on ``data.train``; continue any backup in ``out_dir``.
@@ -200,7 +246,12 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
     ``MAX_WIDTH`` columns (same weights; what ``keras-seq export`` converts),
     both atomically. The learning rate drops to 0.3x after the first
     ``LEARNING_RATE_DROP`` (55 %) of the epochs: the long low-rate phase is
-    where the reader gains most (see ``benchmarks/word_reader.py``).
+    where the reader gains most (see ``benchmarks/word_reader.py``). The
+    weights after each low-rate epoch are averaged (:class:`WeightAverage`);
+    the final ``model.keras`` is that average, its batch-norm statistics
+    recomputed (:func:`recalibrate_batch_norm`): the reader at any one epoch
+    swings by several CER points on writing it has not seen, the average
+    does not.
 
     Args:
         data: a :class:`WordsData`.
@@ -248,6 +299,7 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
     bank = word_strips.letter_bank(data.train)
     writers, weights = natural_writing.training_writers(bank)
 
+    average = WeightAverage(folder / BACKUP_FOLDER / AVERAGE_FILE)
     for epoch in range(resumed_from, epochs):
         started = time.perf_counter()
         low = epoch >= math.ceil(LEARNING_RATE_DROP * epochs)
@@ -282,10 +334,24 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
                         "seconds": round(time.perf_counter() - started, 1)})
         saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
         backup.save(model, epoch + 1, history)
+        if low and epoch + 1 not in average.epochs:
+            average.add(model, epoch + 1)
         log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, held-out real CER {held_out['cer']:.4f}, "
             f"words {held_out['word_accuracy']:.4f}; held-out handwriting CER {handwriting['cer']:.4f}, "
             f"words {handwriting['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
-    if not (folder / MODEL_FILE).exists():
+    if average.weights is not None and len(average.epochs) > 1:
+        model.set_weights(average.weights)
+        rng = np.random.default_rng([seed, epochs])
+        strips = word_strips.training_strips(data.train, word_strips.StripAugmenter(seed=int(rng.integers(2**31))),
+                                             synthetic, rng)
+        if natural:
+            writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)))
+            strips += writer.strips(natural_writing.random_texts(natural, rng, word_strips.bank_letters(bank)))
+        recalibrate_batch_norm(model, strips, batch_size, rng)
+        log(f"averaged the weights of epochs {average.epochs[0]}-{average.epochs[-1]} "
+            f"({len(average.epochs)} epochs) and recomputed the batch-norm statistics")
+        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+    elif not (folder / MODEL_FILE).exists():
         saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
     return model, history, resumed_from
 

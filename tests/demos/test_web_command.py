@@ -127,9 +127,28 @@ def test_the_word_reader_in_out_is_used_when_present(tmp_path):
 
     reader = tiny_reader(width=256)
     save_model(reader, tmp_path / "words.keras")
-    loaded = web.word_reader_model(tmp_path, None, True, quiet_progress())
+    loaded, about = web.word_reader_model(tmp_path, None, True, quiet_progress())
     for mine, theirs in zip(loaded.get_weights(), reader.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
+    assert about == {"file": "words.keras", "parameters": reader.count_params(), "smoke": True, "epochs": None,
+                     "test_fold": None}  # the --fast architecture: a smoke run's reader
+
+
+def test_a_trained_readers_run_folder_tells_its_epochs_and_fold(tmp_path):
+    import json
+
+    from keras_seq.demos import model_files
+    from keras_seq.models import word_reader
+
+    full = word_reader(width=256)
+    (tmp_path / "metrics.json").write_text(json.dumps({"epochs": 36, "test_fold": 0, "limit": None}))
+    about = model_files.describe_word_reader(full, tmp_path / "model.keras")
+    assert about == {"file": "model.keras", "parameters": full.count_params(), "smoke": False, "epochs": 36,
+                     "test_fold": 0}
+    (tmp_path / "metrics.json").write_text(json.dumps({"epochs": 1, "test_fold": 3, "limit": 8}))
+    assert model_files.describe_word_reader(full, tmp_path / "model.keras")["smoke"]  # a --limit run
+    (tmp_path / "metrics.json").write_text("{not json")
+    assert model_files.describe_word_reader(full, tmp_path / "model.keras")["epochs"] is None
 
 
 def test_a_words_keras_that_is_not_a_word_reader_is_refused(tmp_path):
@@ -155,7 +174,8 @@ def test_without_one_the_reader_is_trained_as_the_words_demo_trains_it(monkeypat
         return tiny_reader()
 
     monkeypatch.setattr(words, "train_reader", train)
-    model = web.word_reader_model(tmp_path, epochs, fast, quiet_progress())
+    model, about = web.word_reader_model(tmp_path, epochs, fast, quiet_progress())
+    assert about["smoke"] == fast and about["epochs"] == seen["epochs"]
     assert seen == {"data": ("data", fast), "out": tmp_path, "fast": fast,
                     "epochs": words.DEFAULT_EPOCHS if expected == "default" else expected}
     assert model.inputs[0].shape[2] == 256 and (tmp_path / "words.keras").is_file()

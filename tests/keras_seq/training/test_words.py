@@ -76,3 +76,33 @@ def test_train_words_refuses_bad_options(tmp_path, capsys):
         assert main(["train", "words", *extra, "--out", str(tmp_path / "run")]) == 2
         assert match in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_weight_average_is_the_running_mean_and_survives_a_restart(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    average = words.WeightAverage(tmp_path / "average.npz")
+    seen = []
+    for epoch in (4, 5, 6):
+        model.set_weights([np.full(w.shape, float(epoch), np.float32) for w in model.get_weights()])
+        seen.append(model.get_weights())
+        average.add(model, epoch)
+        if epoch == 5:
+            average = words.WeightAverage(tmp_path / "average.npz")  # a resumed run continues the mean
+    assert average.epochs == [4, 5, 6]
+    for mean, *each in zip(average.weights, *seen):
+        np.testing.assert_allclose(mean, np.mean(each, axis=0), rtol=1e-6)
+    (tmp_path / "average.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="unreadable"):
+        words.WeightAverage(tmp_path / "average.npz")
+
+
+def test_batch_norm_recalibration_gives_the_plain_mean_of_the_batch_statistics():
+    strips = word_strips.Strips([np.full((word_strips.HEIGHT, 8), v, np.float32) for v in (0.2, 0.6, 1.0, 0.4)],
+                                ["a", "b", "c", "d"])
+    model = word_reader(units=4, filters=(2, 2, 2), bottleneck=2, features=4, dropout=0.0)
+    norm = model.get_layer("conv1_normalised")
+    conv = keras.Model(model.inputs, model.get_layer("conv1").output)
+    words.recalibrate_batch_norm(model, strips, batch_size=2, rng=None, count=2)
+    batch_means = [np.asarray(conv(x)).mean(axis=(0, 1, 2)) for x, *_ in words.batches(strips, 2)]
+    np.testing.assert_allclose(norm.moving_mean.numpy(), np.mean(batch_means, axis=0), rtol=1e-4, atol=1e-6)
+    assert norm.momentum == 0.99  # put back
