@@ -77,8 +77,9 @@ def natural_sets():
     return sets
 
 
-def canvas_readings(fixed):
-    """The recorded words written with mouse events on the page's canvas: [(text, reading)]."""
+def canvas_readings(fixed, screenshot=None, path=None):
+    """The recorded words written with mouse events on the page's canvas: [(text, reading)];
+    ``screenshot``: also save the "write a word" panel after the first word (PNG)."""
     import shutil
     import tempfile
 
@@ -94,7 +95,7 @@ def canvas_readings(fixed):
     letters = handwriting(units=4, filters=(4, 4), features=8)   # the other panels are not measured here
     folder = pathlib.Path(tempfile.mkdtemp(prefix="canvas-words-")) / "web"
     build_site(folder, digits, letters, np.zeros((4, 28, 28, 1), np.float32), ocr_words.load_words().split(0)[1],
-               fixed, word_count=2, about_reader=model_files.describe_word_reader(fixed))
+               fixed, word_count=2, about_reader=model_files.describe_word_reader(fixed, path))
     recorded = json.loads(CANVAS_WORDS.read_text())["words"]
     results = []
     with SiteServer(folder) as server, sync_playwright() as playwright:
@@ -113,10 +114,11 @@ def canvas_readings(fixed):
                 for point in points[1:]:
                     page.mouse.move(*point)
                 page.mouse.up()
-            page.wait_for_function("['done', 'refused'].includes("
-                                   "document.querySelector('[data-testid=write-canvas]').dataset.state)")
-            last = page.evaluate("window.kerasSeqDemo.write.last")
+            # every stroke queues a read: wait for the queue, so the reading is the whole word's
+            last = page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
             results.append((text, last.get("text", f"(refused: {last.get('refused')})")))
+            if screenshot and len(results) == 1:
+                page.locator("#write-panel").screenshot(path=str(screenshot))
         browser.close()
     return results
 
@@ -227,7 +229,8 @@ def run_fold(fold, args):
     if args.figure:
         reading_figure(args.figure, dynamic, sets)
     if args.canvas:
-        result["canvas"] = canvas_readings(fixed)
+        model_file = pathlib.Path(args.runs) / f"fold{fold}" / "model.keras"
+        result["canvas"] = canvas_readings(fixed, args.canvas_screenshot, model_file)
     result["latency_seconds"] = {"keras": latency(keras_one, data.test_real),
                                  "float32": latency(lambda s: word_image.read_word(float32, s), data.test_real)}
     if int8 is not None:
@@ -249,6 +252,7 @@ def main(argv=None):
     parser.add_argument("--canvas", action="store_true",
                         help="also write the recorded words on the web page's canvas in Chromium (first fold)")
     parser.add_argument("--figure", default=None, help="draw what the first fold's reader reads here (PNG)")
+    parser.add_argument("--canvas-screenshot", default=None, help="with --canvas: the write panel after the first word")
     args = parser.parse_args(argv)
     if len(args.folds) < 1:
         parser.error("give at least one fold")

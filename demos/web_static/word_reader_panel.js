@@ -12,7 +12,7 @@ import { greedyDecode } from './ctc_decode.js';
 import { columnOcclusion } from './occlusion.js';
 import { drawDiverging, drawGrey } from './digit_panel.js';
 
-const INK_WIDTH = 0.05;   // stroke width as a share of the canvas height
+const INK_WIDTH = 0.025;  // stroke width as a share of the canvas height: a pen, not a marker
 const SCALE = 3;          // screen pixels per strip column
 const ROW_HEIGHT = 12;    // screen pixels per saliency row
 

@@ -27,7 +27,7 @@ TRAIN_FONTS = (
     "Breip", "Andika-Regular", "Andika-Italic",
     "DancingScript-Regular", "DancingScript-Bold", "Ecolier-court", "lobster",
 )
-HELD_OUT_FONTS = ("Humor-Sans", "femkeklaver", "LeckerliOne-Regular", "Kristi", "KaushanScript-Regular")
+HELD_OUT_FONTS = ("Humor-Sans", "LeckerliOne-Regular", "Kristi", "KaushanScript-Regular")
 CURSIVE_FONTS = ("DancingScript-Regular", "DancingScript-Bold", "Ecolier-court", "lobster", "Kristi",
                  "KaushanScript-Regular")
 

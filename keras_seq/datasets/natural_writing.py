@@ -338,7 +338,7 @@ HELD_OUT_SETS = {
     "stroke cursive, dark on light": dict(faces=("scriptc",), fonts=(), x_height=(14, 40), dark_on_light=True),
     "stroke cursive, white on black phone canvas": dict(faces=("scriptc",), fonts=(), x_height=(9, 11),
                                                          dark_on_light=False),
-    "print fonts": dict(faces=("futuram",), fonts=("Humor-Sans", "femkeklaver", "LeckerliOne-Regular"),
+    "print fonts": dict(faces=("futuram",), fonts=("Humor-Sans", "LeckerliOne-Regular"),
                         x_height=(10, 40), dark_on_light=None),
     "cursive fonts": dict(faces=(), fonts=("Kristi", "KaushanScript-Regular"), x_height=(12, 40),
                           dark_on_light=None),

@@ -77,8 +77,8 @@ def write(draw_strokes):
     def write_word(page, strokes):
         page.get_by_test_id("write-clear").click()
         draw_strokes(page, "write-canvas", strokes)
-        page.wait_for_function(WRITE_SETTLED)
-        return page.evaluate("window.kerasSeqDemo.write.last")
+        # each stroke queues a read; the last one in the queue reads the whole drawing
+        return page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
 
     return write_word
 
