@@ -50,18 +50,6 @@ ENGLISH_FREQUENCIES = np.array([
     6.7, 7.5, 1.9, 0.1, 6.0, 6.3, 9.1, 2.8, 1.0, 2.4, 0.2, 2.0, 0.1]) / 100.0
 
 
-def slanted(canvas, shear):
-    """Shift row y by ``shear * (h / 2 - y)`` columns (linear interpolation): top rows lean right for shear > 0."""
-    height, width = canvas.shape
-    extra = int(np.ceil(abs(shear) * height / 2)) + 1
-    out = np.zeros((height, width + 2 * extra), np.float32)
-    columns = np.arange(width + 2 * extra, dtype=np.float32)
-    for y in range(height):
-        shift = shear * (height / 2 - y)
-        out[y] = np.interp(columns - extra - shift, np.arange(width), canvas[y], left=0.0, right=0.0)
-    return out
-
-
 def _scaled(image, factor):
     """Area-average resize of ``image`` by ``factor`` in both directions (at least one pixel)."""
     height = max(1, int(round(image.shape[0] * factor)))
@@ -227,7 +215,7 @@ class FontFace:
             lefts.append(cursor + k * font.left[i])
             cursor += k * font.advance[i] * spacing + gap
         canvas = _stroke_weight(_compose(pieces, tops, lefts), rng)
-        canvas = slanted(canvas, rng.uniform(-0.2, 0.3))
+        canvas = word_strips.slanted(canvas, rng.uniform(-0.2, 0.3))
         return np.clip(_scaled(canvas, X_HEIGHT / font.x_height), 0.0, 1.0)
 
 
@@ -266,7 +254,7 @@ class BaselineLetters:
             tops.append(X_HEIGHT * (1.0 - k * (1.0 - top)) + rng.uniform(-0.06, 0.06) * X_HEIGHT)
             lefts.append(cursor)
             cursor += columns + rng.uniform(-0.1, 0.25) * X_HEIGHT
-        return slanted(_compose(pieces, tops, lefts), rng.uniform(-0.25, 0.35))
+        return word_strips.slanted(_compose(pieces, tops, lefts), rng.uniform(-0.25, 0.35))
 
 
 def photograph(ink, rng, x_height=None, dark_on_light=None):
@@ -293,15 +281,6 @@ def photograph(ink, rng, x_height=None, dark_on_light=None):
         paper, pen = 1.0 - paper, 1.0 - pen
     picture = paper + (pen - paper) * coverage + rng.normal(0.0, rng.uniform(0.0, 0.015), coverage.shape)
     return np.clip(picture, 0.0, 1.0).astype(np.float32)
-
-
-def fitted_strip(picture):
-    """``normalise_strip(picture)``, the picture first narrowed when its strip would exceed ``MAX_WIDTH``."""
-    strip = word_strips.normalise_strip(picture, max_width=np.inf)
-    if strip.shape[1] <= word_strips.MAX_WIDTH:
-        return strip
-    width = int(picture.shape[1] * (word_strips.MAX_WIDTH - 4 * word_strips.MARGIN) / strip.shape[1])
-    return word_strips.normalise_strip(word_strips.box_resize(picture, picture.shape[0], width))
 
 
 def random_texts(count, rng, letters=ocr_words.LETTERS, min_length=2, max_length=12):
@@ -361,7 +340,7 @@ def held_out_strips(name, texts=EVALUATION_WORDS, seed=0):
     for text in texts:
         writer = writers[rng.integers(len(writers))]
         picture = photograph(writer(text, rng), rng, rng.uniform(*options["x_height"]), options["dark_on_light"])
-        images.append(fitted_strip(picture))
+        images.append(word_strips.fitted_strip(picture))
     return word_strips.Strips(images, list(texts))
 
 
@@ -399,7 +378,7 @@ class NaturalWriter:
 
     def __call__(self, text):
         writer = self.writers[self.rng.choice(len(self.writers), p=self.weights)]
-        return fitted_strip(photograph(writer(text, self.rng), self.rng))
+        return word_strips.fitted_strip(photograph(writer(text, self.rng), self.rng))
 
     def strips(self, texts):
         return word_strips.Strips([self(text) for text in texts], list(texts))

@@ -178,6 +178,27 @@ def normalise_strip(gray, max_width=MAX_WIDTH):
     return strip
 
 
+def fitted_strip(picture):
+    """``normalise_strip(picture)``, the picture first narrowed when its strip would exceed ``MAX_WIDTH``."""
+    strip = normalise_strip(picture, max_width=np.inf)
+    if strip.shape[1] <= MAX_WIDTH:
+        return strip
+    width = int(picture.shape[1] * (MAX_WIDTH - 4 * MARGIN) / strip.shape[1])
+    return normalise_strip(box_resize(picture, picture.shape[0], width))
+
+
+def slanted(canvas, shear):
+    """Shift row y by ``shear * (h / 2 - y)`` columns (linear interpolation): top rows lean right for shear > 0."""
+    height, width = canvas.shape
+    extra = int(np.ceil(abs(shear) * height / 2)) + 1
+    out = np.zeros((height, width + 2 * extra), np.float32)
+    columns = np.arange(width + 2 * extra, dtype=np.float32)
+    for y in range(height):
+        shift = shear * (height / 2 - y)
+        out[y] = np.interp(columns - extra - shift, np.arange(width), canvas[y], left=0.0, right=0.0)
+    return out
+
+
 def model_input(strips, width=None):
     """Stack strips into the reader's input (N, HEIGHT, width, 2).
 
@@ -355,28 +376,7 @@ class StripAugmenter:
             thick[1:] = np.maximum(thick[1:], canvas[:-1])
             thick[:, 1:] = np.maximum(thick[:, 1:], thick[:, :-1].copy())
             canvas = thick
-        return self._fitted(self._slant(canvas, rng.uniform(-self.slant, self.slant)))
-
-    @staticmethod
-    def _fitted(picture):
-        """``normalise_strip(picture)``, the picture first narrowed when its strip would exceed ``MAX_WIDTH``."""
-        strip = normalise_strip(picture, max_width=np.inf)
-        if strip.shape[1] <= MAX_WIDTH:
-            return strip
-        width = int(picture.shape[1] * (MAX_WIDTH - 4 * MARGIN) / strip.shape[1])
-        return normalise_strip(box_resize(picture, picture.shape[0], width))
-
-    @staticmethod
-    def _slant(canvas, shear):
-        """Shift row y by shear * (y - h / 2) columns (linear interpolation between columns)."""
-        height, width = canvas.shape
-        extra = int(np.ceil(abs(shear) * height / 2)) + 1
-        out = np.zeros((height, width + 2 * extra), np.float32)
-        columns = np.arange(width + 2 * extra, dtype=np.float32)
-        for y in range(height):
-            shift = shear * (height / 2 - y)  # top rows lean right for shear > 0
-            out[y] = np.interp(columns - extra - shift, np.arange(width), canvas[y], left=0.0, right=0.0)
-        return out
+        return fitted_strip(slanted(canvas, rng.uniform(-self.slant, self.slant)))
 
     def strips(self, letters):
         """Augment a list of words' letter images: a list of strips."""

@@ -89,7 +89,7 @@ def test_photograph_polarity_sizes_and_the_strip_it_makes(writers):
     dark = natural_writing.photograph(ink, rng, x_height=10, dark_on_light=False)
     assert np.median(light[0]) > 0.5 > np.median(dark[0])
     assert light.shape[0] > 2 * dark.shape[0]
-    a, b = natural_writing.fitted_strip(light), natural_writing.fitted_strip(dark)
+    a, b = word_strips.fitted_strip(light), word_strips.fitted_strip(dark)
     assert a.shape[0] == b.shape[0] == HEIGHT and abs(a.shape[1] - b.shape[1]) <= 6
 
 
