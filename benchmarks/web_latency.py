@@ -92,8 +92,9 @@ def python_ms(data, x, runs):
     return 1000 * statistics.median(batches)
 
 
-def write_word(page, strokes):
-    """Draw ``strokes`` on the page's word canvas with mouse events; the page's own reading of them."""
+def write_word(page, strokes, steps=8):
+    """Draw ``strokes`` on the page's word canvas with mouse events (``steps`` moves per segment);
+    the page's own reading of the whole drawing."""
     page.get_by_test_id("write-clear").click()
     box = page.get_by_test_id("write-canvas").bounding_box()
     for stroke in strokes:
@@ -101,11 +102,10 @@ def write_word(page, strokes):
         page.mouse.move(*points[0])
         page.mouse.down()
         for x, y in points[1:]:
-            page.mouse.move(x, y, steps=8)
+            page.mouse.move(x, y, steps=steps)
         page.mouse.up()
-    page.wait_for_function("['done', 'refused'].includes("
-                           "document.querySelector('[data-testid=write-canvas]').dataset.state)")
-    return page.evaluate("window.kerasSeqDemo.write.last")
+    # every stroke queues a read: the queue's end is the reading of the whole drawing
+    return page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
 
 
 def python_read_ms(edge, gray, runs):

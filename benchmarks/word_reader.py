@@ -64,8 +64,6 @@ LATENCY_WORDS = 40
 REPEATS = 3
 NATURAL_SEEDS = (0, 1)
 CANVAS_WORDS = pathlib.Path(__file__).resolve().parents[1] / "tests" / "demos" / "canvas_words.json"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 def natural_sets():
@@ -84,6 +82,7 @@ def canvas_readings(fixed, screenshot=None, path=None):
     import tempfile
 
     from playwright.sync_api import sync_playwright
+    from web_latency import CHROMIUM_ARGS, write_word   # this folder's web benchmark
 
     from keras_seq.datasets import ocr_words
     from keras_seq.demos import model_files
@@ -105,17 +104,7 @@ def canvas_readings(fixed, screenshot=None, path=None):
         page.goto(server.url)
         page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
         for text, strokes in recorded.items():
-            page.get_by_test_id("write-clear").click()
-            box = page.get_by_test_id("write-canvas").bounding_box()
-            for stroke in strokes:
-                points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in stroke]
-                page.mouse.move(*points[0])
-                page.mouse.down()
-                for point in points[1:]:
-                    page.mouse.move(*point)
-                page.mouse.up()
-            # every stroke queues a read: wait for the queue, so the reading is the whole word's
-            last = page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
+            last = write_word(page, strokes, steps=1)   # the recorded points, one mouse move each
             results.append((text, last.get("text", f"(refused: {last.get('refused')})")))
             if screenshot and len(results) == 1:
                 page.locator("#write-panel").screenshot(path=str(screenshot))
