@@ -1,6 +1,7 @@
 """What gets installed: one top-level import, ``keras_seq``, and lower packages that never load upper ones."""
 
 import pathlib
+import site
 import subprocess
 import sys
 import venv
@@ -22,6 +23,25 @@ def test_core_packages_never_load_export_or_demos(tmp_path):
     result = run_python(sys.executable, code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def make_venv_over_this_environment(env_dir):
+    """A new venv whose own site-packages (where a wheel goes) comes first, then this interpreter's.
+
+    ``system_site_packages=True`` would not do: from inside a venv it adds the
+    *base* Python's packages, not this venv's TensorFlow and the rest. Plain
+    paths in a ``.pth`` file are appended to ``sys.path`` after the venv's own
+    site-packages, and the ``.pth`` files inside them (this checkout's editable
+    install among them) are not run, so the wheel's copy is the one imported.
+    """
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    own = run_python(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=env_dir)
+    assert own.returncode == 0, own.stderr
+    ours = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    ours = [path for path in dict.fromkeys(ours) if pathlib.Path(path).is_dir()]
+    (pathlib.Path(own.stdout.strip()) / "this_environment.pth").write_text("".join(f"{p}\n" for p in ours))
+    return python
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +66,8 @@ def test_wheel_holds_keras_seq_only(wheel):
 
 
 def test_wheel_installs_keras_seq_export_and_no_export_package(wheel, tmp_path):
-    # The fresh venv sees this interpreter's packages (TensorFlow and the rest)
-    # beneath its own site-packages, where the wheel goes; its own copy wins.
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
-    python = env_dir / "bin" / "python"
+    python = make_venv_over_this_environment(env_dir)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
                     "--disable-pip-version-check", str(wheel)], check=True, capture_output=True)
     code = ("import keras_seq.export, keras_seq.demos.command, pathlib; "
