@@ -121,8 +121,8 @@ def main():
         overrides["augment"] = args.augment == "yes"
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     data = (
-        (x_train[..., None].astype("float32") / 255.0, y_train.astype("int32")),
-        (x_test[..., None].astype("float32") / 255.0, y_test.astype("int32")),
+        (mnist.as_images(x_train), y_train.astype("int32")),
+        (mnist.as_images(x_test), y_test.astype("int32")),
     )
     for variant in args.variants:
         result = train(variant, data, {**RECIPES[variant], **overrides}, args.seed)

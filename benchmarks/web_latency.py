@@ -148,7 +148,7 @@ def main(argv=None):
     words = letters_in_batch(keras.saving.load_model(args.handwriting)) if args.handwriting else handwriting()
     reader = keras.saving.load_model(args.reader) if args.reader else word_reader()
     (x_train, _), (x_test, _) = mnist.load_data()
-    representative = (x_train[:500, ..., None] / 255.0).astype(np.float32)
+    representative = mnist.as_images(x_train[:500])
     _, test = ocr_words.load_words().split(0)
     folder = tempfile.mkdtemp(prefix="web-latency-")
     paths = build_site(os.path.join(folder, "web"), digits, words, representative, test, reader)
@@ -157,7 +157,7 @@ def main(argv=None):
     old_path = os.path.join(folder, "web", "models", "handwriting_conv3d.tflite")
     with open(old_path, "wb") as stream:
         stream.write(old)
-    digit = (x_test[:1, ..., None] / 255.0).astype(np.float32)
+    digit = mnist.as_images(x_test[:1])
     word, _, _ = test.subset(np.arange(1)).padded(maxlen=length)
     strip = word_strips.model_input(word_strips.real_strips(test.subset(np.arange(1))).images, word_strips.MAX_WIDTH)
     cases = {

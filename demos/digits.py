@@ -41,11 +41,6 @@ REPRESENTATIVE_IMAGES = 500
 EXPLAINED_CORRECT, EXPLAINED_WRONG = 4, 4
 
 
-def as_images(x):
-    """uint8 (N, 28, 28) MNIST digits -> float32 (N, 28, 28, 1) in [0, 1]."""
-    return (np.asarray(x, dtype=np.float32) / 255.0)[..., None]
-
-
 def train_lenet5(x, y, epochs, variant="modern", verbose=1):
     """Train ``lenet5(variant)`` with Adam and cross-entropy; return the model.
 
@@ -192,12 +187,13 @@ def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", pr
 
 
 def mnist_images(train_images=None, test_images=None):
-    """The first ``train_images`` and ``test_images`` MNIST digits (all when None) as :func:`as_images`."""
+    """The first ``train_images`` and ``test_images`` MNIST digits (all when None), as
+    :func:`keras_seq.datasets.mnist.as_images` makes them."""
     from keras_seq.datasets import mnist
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    return ((as_images(x_train[:train_images]), y_train[:train_images]),
-            (as_images(x_test[:test_images]), y_test[:test_images]))
+    return ((mnist.as_images(x_train[:train_images]), y_train[:train_images]),
+            (mnist.as_images(x_test[:test_images]), y_test[:test_images]))
 
 
 def export_float32_and_int8(model, representative, out, paths):

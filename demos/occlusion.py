@@ -215,10 +215,10 @@ def _explain(model, out, count, model_path):
     from keras_seq.datasets import mnist
 
     (x_train, _), (x_test, y_test) = mnist.load_data()
-    representative = (x_train[:200, ..., None] / 255.0).astype(np.float32)
+    representative = mnist.as_images(x_train[:200])
     edge = export.EdgeModel(export.to_tflite(model, quantization="int8",
                                              representative_data=representative), verify=False)
-    images = (x_test[:count, ..., None] / 255.0).astype(np.float32)
+    images = mnist.as_images(x_test[:count])
     result = occlusion_vs_gradient(model, edge.predict, images, y_test[:count], out=out)
     print(f"pixel correlation occlusion vs gradient: {np.round(result['correlation'], 2).tolist()}")
     print(f"wrote {result['path']}")

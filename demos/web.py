@@ -66,13 +66,13 @@ def digit_model(out, epochs, fast, progress):
 
     path = out / "model.keras"
     (x_train, y_train), _ = mnist.load_data()
-    representative = digits.as_images(x_train[: digits.REPRESENTATIVE_IMAGES])
+    representative = mnist.as_images(x_train[: digits.REPRESENTATIVE_IMAGES])
     if path.is_file():
         progress.step(f"using the digit model {path}")
         return model_files.load_digit_model(path), representative
     settings = digits.FAST if fast else digits.FULL
     epochs = epochs if epochs is not None else (1 if fast else digits.DEFAULT_EPOCHS)
-    x, y = digits.as_images(x_train[: settings["train_images"]]), y_train[: settings["train_images"]]
+    x, y = mnist.as_images(x_train[: settings["train_images"]]), y_train[: settings["train_images"]]
     progress.step(f"no {path}: training LeNet-5 on {len(x)} MNIST digits for {epochs} epoch(s)")
     model = digits.train_lenet5(x, y, epochs, verbose=1 if sys.stdout.isatty() else 2)
     save_model(model, path)

@@ -33,7 +33,7 @@ def digits(split, count):
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     x, y = (x_train, y_train) if split == "train" else (x_test, y_test)
-    return (x[:count, ..., None] / np.float32(255)).astype(np.float32), y[:count]
+    return mnist.as_images(x[:count]), y[:count]
 
 
 def words(split, count, test_fold=0):

@@ -69,7 +69,7 @@ def _explain(model, out, count, model_path):
     from keras_seq.datasets import mnist
 
     (_, _), (x_test, y_test) = mnist.load_data()
-    images = (x_test[:count, ..., None] / 255.0).astype(np.float32)
+    images = mnist.as_images(x_test[:count])
     result = explain_digits(model, images, y_test[:count], out=out, model_name=model_path)
     for path in result["paths"]:
         print(f"wrote {path}")

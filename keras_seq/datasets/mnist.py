@@ -1,5 +1,7 @@
 """MNIST handwritten digits from the bundled ``mnist.npz``."""
 
+import numpy as np
+
 from keras_seq.datasets import bundled
 
 FILE = "mnist.npz"
@@ -33,3 +35,22 @@ def load_data(path=None, verify=True):
                 " expected (N, 28, 28) and (N,)"
             )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def as_images(x):
+    """MNIST digits as a model's input: uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1].
+
+    x' = x / 255, computed in float32, with a channel axis added.
+
+    Args:
+        x: uint8 array of shape (N, 28, 28), as :func:`load_data` returns.
+
+    Example:
+        >>> (x_train, _), _ = load_data()
+        >>> as_images(x_train[:32]).shape
+        (32, 28, 28, 1)
+    """
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"x must be uint8 digits of shape (N, 28, 28), got {x.dtype} of shape {x.shape}")
+    return (x / np.float32(255))[..., None]

@@ -43,7 +43,7 @@ def digits_data(limit=None, path=None):
 
     def prepare(x, y):
         x, y = x[:limit], y[:limit]
-        return (x.astype("float32") / 255.0)[..., None], y.astype("int32")
+        return mnist.as_images(x), y.astype("int32")
 
     return prepare(x_train, y_train), prepare(x_test, y_test)
 

@@ -64,8 +64,7 @@ def mnist_small():
     from keras_seq.datasets import mnist
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    scale = lambda x: (x[..., None] / 255.0).astype(np.float32)  # noqa: E731
-    return scale(x_train[:3000]), y_train[:3000], scale(x_test[:300]), y_test[:300]
+    return mnist.as_images(x_train[:3000]), y_train[:3000], mnist.as_images(x_test[:300]), y_test[:300]
 
 
 @pytest.fixture(scope="session")

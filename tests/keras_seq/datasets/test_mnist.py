@@ -54,3 +54,18 @@ def test_wrong_arrays_are_refused(tmp_path):
              x_test=np.zeros((2, 28, 28), np.uint8), y_test=np.zeros(2, np.uint8))
     with pytest.raises(DatasetFileError, match="x_train"):
         mnist.load_data(path=bad)
+
+
+def test_as_images_scales_to_unit_float32_with_a_channel():
+    (x_train, _), _ = mnist.load_data()
+    images = mnist.as_images(x_train[:5])
+    assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
+    np.testing.assert_array_equal(images[..., 0] * 255, x_train[:5].astype(np.float32))
+    assert images.max() == 1.0 and images.min() == 0.0
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 28, 28), np.float32), np.zeros((28, 28), np.uint8),
+                                 np.zeros((2, 28, 28, 1), np.uint8)])
+def test_as_images_refuses_what_is_not_uint8_digits(bad):
+    with pytest.raises(ValueError, match=r"uint8 digits of shape \(N, 28, 28\)"):
+        mnist.as_images(bad)

@@ -10,7 +10,7 @@ from keras_seq.models import lenet5
 @pytest.fixture(scope="module")
 def digits():
     (x_train, y_train), _ = mnist.load_data()
-    return x_train[:512, :, :, None].astype("float32") / 255.0, y_train[:512].astype("int32")
+    return mnist.as_images(x_train[:512]), y_train[:512].astype("int32")
 
 
 def test_faithful_has_the_papers_layers_and_sizes():
