@@ -40,19 +40,12 @@ def load_handwriting_model(path):
     return model
 
 
-def is_word_reader_model(model):
-    """True for a Keras CTC word reader: one input (N, 32, W, 2) (pixels, column mask), one output (N, W / 2, 27)."""
-    from keras_seq.export import word_image
-    from keras_seq.models import ctc
-
-    return (hasattr(model, "inputs") and len(model.inputs) == 1 and len(model.outputs) == 1
-            and word_image.is_word_reader(model.inputs[0].shape) and model.outputs[0].shape[-1] == len(ctc.ALPHABET))
-
-
 def load_word_reader(path):
-    """Load a CTC word reader (:func:`is_word_reader_model`)."""
+    """Load a CTC word reader (:func:`keras_seq.models.word_reader.is_word_reader`)."""
+    from keras_seq.models.word_reader import is_word_reader
+
     model = load_keras_model(path)
-    if not is_word_reader_model(model):
+    if not is_word_reader(model):
         raise ValueError(f"--model {str(path)!r} is not a word reader: it maps inputs of shape "
                          f"{tuple(model.inputs[0].shape[1:])} to {model.outputs[0].shape[-1]} outputs, expected "
                          "(32, width, 2) -> 27 symbols (blank and a-z)")

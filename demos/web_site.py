@@ -161,6 +161,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     from keras_seq.arguments import positive_int
     from keras_seq.atomic_files import write_bytes, write_json
     from keras_seq.demos import model_files
+    from keras_seq.models.word_reader import is_word_reader
 
     import PIL
 
@@ -172,7 +173,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     max_length = longest if max_length is None else positive_int(max_length, "max_length")
     if max_length < longest:
         raise ValueError(f"max_length={max_length} is not allowed; expected >= {longest} (the longest word)")
-    if not model_files.is_word_reader_model(word_reader):
+    if not is_word_reader(word_reader):
         raise ValueError(f"word_reader={word_reader!r} is not allowed; expected a Keras word reader "
                          "(batch, 32, width, 2) -> (batch, width / 2, 27)")
     folder = pathlib.Path(folder)

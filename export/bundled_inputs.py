@@ -7,7 +7,7 @@ column mask (32, width, 2), what a word reader takes.
 
 import numpy as np
 
-from keras_seq.export.word_image import is_word_reader
+from keras_seq.models.word_reader import reads_word_strips
 
 DIGITS = "digits"
 WORDS = "words"
@@ -18,7 +18,7 @@ def input_kind(shape):
     """``"digits"`` for (batch, 28, 28, 1), ``"words"`` for (batch, T, 16, 8, 1),
     ``"word-strips"`` for a word reader's (batch, 32, width, 2), else ``None``."""
     shape = tuple(-1 if d is None else int(d) for d in shape)
-    if is_word_reader(shape):
+    if reads_word_strips(shape):
         return WORD_STRIPS
     if shape[1:] == (28, 28, 1):
         return DIGITS

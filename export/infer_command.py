@@ -49,10 +49,11 @@ def _infer(args):
     from keras_seq.export import word_image
     from keras_seq.export.edge_model import EdgeModel
     from keras_seq.export.errors import ModelFileError
+    from keras_seq.models.word_reader import reads_word_strips
 
     edge = EdgeModel(args.model)
     what = f"TFLite model {args.model!r}"
-    if word_image.is_word_reader(edge.input_shape):
+    if reads_word_strips(edge.input_shape):
         return word_image.infer(edge, args.input)
     kind = bundled_inputs.input_kind(edge.input_shape)
     index = None if pathlib.Path(args.input).is_file() else _word_index(args.input)

@@ -23,12 +23,6 @@ from keras_seq.models import ctc
 MAX_PIXELS = 50_000_000
 
 
-def is_word_reader(input_shape):
-    """True for a word reader's input: (batch, 32, width, 2)."""
-    shape = tuple(int(d) if d is not None else -1 for d in input_shape)
-    return len(shape) == 4 and shape[1] == word_strips.HEIGHT and shape[3] == 2
-
-
 def load_word_gray(path):
     """Read an image file as grayscale float32 (H, W) in [0, 1]."""
     from PIL import Image, UnidentifiedImageError

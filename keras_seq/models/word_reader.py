@@ -135,6 +135,24 @@ def _with_width(config, width):
     return config
 
 
+def reads_word_strips(input_shape):
+    """True for a word reader's input shape: (batch, 32, width, 2), a strip's pixels and its column mask.
+
+    Any batch and width (``None`` or -1: dynamic); what the export, the
+    bundled calibration data and ``keras-seq infer`` go by for a ``.tflite``
+    file, which has shapes and no Keras model.
+    """
+    shape = tuple(-1 if d is None else int(d) for d in input_shape)
+    return len(shape) == 4 and shape[1] == HEIGHT and shape[3] == 2
+
+
+def is_word_reader(model):
+    """True for a Keras CTC word reader: one input (batch, 32, width, 2) (:func:`reads_word_strips`) and one
+    output (batch, width / 2, 27), a distribution over blank and a-z at each step."""
+    return (hasattr(model, "inputs") and len(model.inputs) == 1 and len(model.outputs) == 1
+            and reads_word_strips(model.inputs[0].shape) and model.outputs[0].shape[-1] == len(ALPHABET))
+
+
 def steps_for_width(width):
     """Number of output steps T for an (even) input ``width``: width / 2."""
     return width // COLUMNS_PER_STEP

@@ -1,11 +1,12 @@
 """The word reader: shapes, the column mask (padding never changes a reading), fixed-width copies."""
 
+import keras
 import numpy as np
 import pytest
 
 from keras_seq.datasets import word_strips
 from keras_seq.models import word_reader
-from keras_seq.models.word_reader import fixed_width_copy, steps_for_width
+from keras_seq.models.word_reader import fixed_width_copy, is_word_reader, reads_word_strips, steps_for_width
 
 TINY = dict(units=8, filters=(4, 4, 4), bottleneck=4, features=8, dropout=0.0)
 
@@ -30,3 +31,14 @@ def test_bad_settings_are_refused():
                            (dict(width=1), "width=1")]:
         with pytest.raises(ValueError, match=match):
             word_reader(**options)
+
+
+def test_what_a_word_reader_is():
+    assert reads_word_strips((None, word_strips.HEIGHT, None, 2)) and reads_word_strips((1, word_strips.HEIGHT, 256, 2))
+    assert not reads_word_strips((None, 16, 256, 2)) and not reads_word_strips((None, word_strips.HEIGHT, 256, 1))
+    assert not reads_word_strips((None, 28, 28, 1))
+    assert is_word_reader(word_reader(**TINY)) and is_word_reader(fixed_width_copy(word_reader(**TINY), 64))
+    strip = keras.Input((word_strips.HEIGHT, None, 2))
+    ten_classes = keras.Model(strip, keras.layers.Dense(10)(keras.layers.Reshape((-1, 2 * word_strips.HEIGHT))(strip)))
+    assert not is_word_reader(ten_classes)
+    assert not is_word_reader(np.zeros((1, word_strips.HEIGHT, 8, 2)))
