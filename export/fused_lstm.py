@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq.export.recurrent_loop import LSTM_CELLS, activation_name
-from keras_seq.layers import Recurrent
+from keras_seq.layers import Recurrent, recurrent_math
 from keras_seq.layers.bidirectional import merge
 
 
@@ -91,10 +91,7 @@ def _standard_lstm(inputs, init_h, init_c, kernel, recurrent_kernel, bias, go_ba
     def step(state, z_x):
         h, c = state
         z = z_x + tf.matmul(h, recurrent_kernel)
-        z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
-        c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_c)
-        h = tf.sigmoid(z_o) * tf.tanh(c)
-        return h, c
+        return recurrent_math.lstm_step(z, c, tf.sigmoid, tf.tanh, tf.tanh)
 
     hs, cs = tf.scan(step, projected, initializer=(init_h, init_c))
     outputs = tf.transpose(hs, [1, 0, 2])

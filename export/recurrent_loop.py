@@ -37,7 +37,7 @@ import numpy as np
 # exactly these ops for the converter to emit the lean WHILE described above.
 import tensorflow as tf
 
-from keras_seq.layers import ElmanCell, LSTMCell, Recurrent
+from keras_seq.layers import ElmanCell, LSTMCell, Recurrent, recurrent_math
 from keras_seq.layers.bidirectional import merge
 
 DYNAMIC_CHUNK = 16  # steps per block when the sequence length is only known at run time
@@ -145,14 +145,17 @@ class LoopRecurrent(keras.layers.Layer):
 
     def step(self, z_x, recurrent, states):
         """One step from the projected input ``z_x``; returns ``(h_t, new_states)``."""
-        z = z_x + tf.matmul(states[0], recurrent)
+        return self.activate(z_x + tf.matmul(states[0], recurrent), states)
+
+    def activate(self, z, states):
+        """The step after its one product ``z``: ``(h_t, new_states)``, the
+        arithmetic of :mod:`keras_seq.layers.recurrent_math` (LSTM gates in
+        the order i, f, o, c)."""
         if not self.is_lstm:
-            h = self.activation(z)
+            h = recurrent_math.elman_step(z, self.activation)
             return h, [h]
-        gates, candidate = tf.split(z, [3 * self.units, self.units], axis=-1)
-        input_gate, forget_gate, output_gate = tf.split(self.recurrent_activation(gates), 3, axis=-1)
-        c = forget_gate * states[1] + input_gate * self.activation(candidate)
-        h = output_gate * (c if self.output_activation is None else self.output_activation(c))
+        h, c = recurrent_math.lstm_step(z, states[1], self.recurrent_activation, self.activation,
+                                        self.output_activation, gate_order=recurrent_math.SIGMOID_GATES_FIRST)
         return h, [h, c]
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
@@ -201,12 +204,9 @@ class StepLoop:
     def advance(self, t, output, states):
         """Step ``t``: ``(output_t, states_t)``; a masked step keeps the states."""
         h, new_states = self.layer.step(tf.gather(self.projected, t), self.recurrent, states)
-        if self.mask is None:
-            return h, new_states
-        keep = tf.gather(self.mask, t)
-        masked_output = self.zeros if self.layer.zero_output_for_mask else output
-        return (tf.where(keep, h, masked_output),
-                [tf.where(keep, new, old) for new, old in zip(new_states, states)])
+        keep = None if self.mask is None else tf.gather(self.mask, t)
+        return (recurrent_math.masked_output(keep, h, output, self.layer.zero_output_for_mask),
+                recurrent_math.keep_where_masked(keep, new_states, states))
 
     def last_output(self, states):
         """Run all steps carrying the output and the states; returns ``(output_T, states_T)``."""

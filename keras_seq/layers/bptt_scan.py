@@ -37,6 +37,8 @@ import functools
 
 import tensorflow as tf
 
+from keras_seq.layers import recurrent_math
+
 
 def keep_shape(new, old):
     """``new`` with ``old``'s static shape (a loop variable's shape must not
@@ -46,15 +48,13 @@ def keep_shape(new, old):
 
 
 def masked_activation(cell, z, states, prev_output, mask_t, zero_output_for_mask):
-    """``cell.activate_saving`` then Keras's masking: masked rows keep their
-    states and repeat the previous output (or give zeros)."""
+    """``cell.activate_saving`` then Keras's masking
+    (:func:`~keras_seq.layers.recurrent_math.keep_where_masked`,
+    :func:`~keras_seq.layers.recurrent_math.masked_output`): masked rows keep
+    their states and repeat the previous output (or give zeros)."""
     output, new_states, saved = cell.activate_saving(z, states)
-    if mask_t is None:
-        return output, list(new_states), saved
-    carried = tf.zeros_like(output) if zero_output_for_mask else prev_output
-    output = tf.where(mask_t, output, carried)
-    new_states = [tf.where(mask_t, new, old) for new, old in zip(new_states, states)]
-    return output, new_states, saved
+    output = recurrent_math.masked_output(mask_t, output, prev_output, zero_output_for_mask)
+    return output, recurrent_math.keep_where_masked(mask_t, new_states, states), saved
 
 
 def masked_activation_gradient(cell, saved, d_output, d_new_states, mask_t):

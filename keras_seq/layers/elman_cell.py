@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_seq.layers import recurrent_math
 from keras_seq.layers.activation_gradients import tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
@@ -51,7 +52,7 @@ class ElmanCell(RecurrentCell):
 
     def activate(self, z, states):
         """``h_t = theta(z)`` with ``z = W^(1) x_t + W_h h_{t-1} + b``; returns ``(h_t, [h_t])``."""
-        h = self.activation(z)
+        h = recurrent_math.elman_step(z, self.activation)
         return h, [h]
 
     def activate_saving(self, z, states):
@@ -59,7 +60,7 @@ class ElmanCell(RecurrentCell):
         theta is tanh (``z`` otherwise)."""
         if self.activation is not keras.activations.tanh:
             return super().activate_saving(z, states)
-        h = self.activation(z)
+        h = recurrent_math.elman_step(z, self.activation)
         return h, [h], [h]
 
     def activate_gradient(self, saved, d_output, d_new_states):

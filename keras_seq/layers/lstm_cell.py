@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_seq import arguments
+from keras_seq.layers import recurrent_math
 from keras_seq.layers.activation_gradients import sigmoid_gradient, tanh_gradient
 from keras_seq.layers.recurrent_cell import RecurrentCell
 
@@ -113,15 +114,13 @@ class LSTMCell(RecurrentCell):
         """``(h_t, C_t, [I_t, F_t, G_t, O_t, s(C_t)])`` with ``G_t`` the
         candidate ``theta(W x_t + W_h h_{t-1} + b_c)`` and ``s(C_t)`` what
         multiplies the output gate (``tanh(C_t)``, or ``C_t`` without output
-        squashing)."""
-        z_input, z_forget, z_candidate, z_output = ops.split(z, 4, axis=-1)
-        input_gate = self.recurrent_activation(z_input)  # I_t
-        forget_gate = self.recurrent_activation(z_forget)  # F_t
-        candidate = self.activation(z_candidate)  # G_t
-        output_gate = self.recurrent_activation(z_output)  # O_t
-        c = forget_gate * c_prev + input_gate * candidate  # C_t
-        squashed = c if self.output_activation is None else self.output_activation(c)
-        h = output_gate * squashed  # h_t = O_t * tanh(C_t), or O_t * C_t
+        squashing); the arithmetic of :mod:`keras_seq.layers.recurrent_math`."""
+        input_gate, forget_gate, candidate, output_gate = recurrent_math.lstm_gates(
+            z, self.recurrent_activation, self.activation
+        )
+        h, c, squashed = recurrent_math.lstm_state(
+            input_gate, forget_gate, candidate, output_gate, c_prev, self.output_activation
+        )
         return h, c, [input_gate, forget_gate, candidate, output_gate, squashed]
 
     def has_closed_form_gradient(self):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_seq import arguments
+from keras_seq.layers import recurrent_math
 from keras_seq.layers.bptt_scan import scan_with_bptt
 from keras_seq.layers.dropout_rnn_cell import prepare_dropout_masks, reset_dropout_masks
 from keras_seq.layers.keras_backend import require_tensorflow_backend
@@ -360,12 +361,8 @@ class Recurrent(keras.layers.Layer):
 
         def masked_step(inputs_t, mask_t, prev_output, states):
             output, new_states = self.step(inputs_t, states, training)
-            if mask_t is None:
-                return output, new_states
-            carried = zero_output if self.zero_output_for_mask else prev_output
-            output = ops.where(mask_t, output, carried)
-            new_states = [ops.where(mask_t, new, old) for new, old in zip(new_states, states)]
-            return output, new_states
+            output = recurrent_math.masked_output(mask_t, output, prev_output, self.zero_output_for_mask)
+            return output, recurrent_math.keep_where_masked(mask_t, new_states, states)
 
         run = run_unrolled if self.unroll else run_while_loop
         last_output, outputs, states = run(
