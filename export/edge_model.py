@@ -47,7 +47,8 @@ class EdgeModel:
             ``"compiled-model"`` or ``"interpreter"``.
 
     Attributes:
-        file: the parsed :class:`keras_seq.export.tflite_file.TFLiteFile` (ops, sizes).
+        data: the file's bytes (checked); file: the parsed
+            :class:`keras_seq.export.tflite_file.TFLiteFile` (ops, sizes).
         runtime: the runtime in use: ``"compiled-model"``, ``"interpreter"``
             or ``"interpreter-builtin"``.
         input_shape, output_shape: shape signatures, -1 for a dynamic size.
@@ -65,7 +66,8 @@ class EdgeModel:
         num_threads = limits.thread_count(num_threads)
         xnnpack = arguments.boolean(xnnpack, "xnnpack")
         runtime = arguments.choice(runtime, "runtime", RUNTIME_CHOICES)
-        data, self.file = open_tflite(model, probe=verify)
+        self.data, self.file = open_tflite(model, probe=verify)
+        data = self.data
         self._what = describe(model)
         if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
             raise ValueError(

@@ -1,9 +1,10 @@
-"""What a ``.tflite`` file contains and where it runs: ops, loops, lowering, runtimes, dynamic shapes."""
+"""What a ``.tflite`` file holds and where it runs: ops, loops, lowering, runtimes, GPU delegation, dynamic shapes."""
 
 import collections
 import dataclasses
 import json
 
+from keras_seq.export.gpu_delegation import gpu_unsupported
 from keras_seq.export.runtimes import RUNTIMES, dynamic_dimensions, unsupported_reasons
 from keras_seq.export.tflite_file import BUILTIN_NAMES, LOWERING_METADATA
 from keras_seq.export.validate import open_tflite
@@ -35,6 +36,11 @@ class OpReport:
             (:data:`keras_seq.export.runtimes.RUNTIMES`), ``""`` where it loads.
         dynamic: ``(name, shape)`` of inputs and outputs with a dynamic (-1)
             dimension.
+        gpu: why LiteRT's GPU accelerator (LiteRT.js ``'webgpu'`` in a
+            browser) cannot run the whole file, one reason per op kind
+            (:func:`keras_seq.export.gpu_delegation.gpu_unsupported`, after
+            the file's ``compiled-model`` reason, if any); empty when it is
+            fully delegated.
     """
 
     size: int
@@ -47,6 +53,12 @@ class OpReport:
     lowering: tuple
     runtimes: dict
     dynamic: tuple
+    gpu: tuple
+
+    @property
+    def gpu_delegated(self):
+        """Whether every op runs on LiteRT's GPU accelerator (none falls back to the CPU)."""
+        return not self.gpu
 
     @property
     def loads_in(self):
@@ -70,14 +82,16 @@ class OpReport:
         for name in RUNTIMES:
             why = self.runtimes[name]
             lines.append(f"  {name}: " + (f"no: {why}" if why else "yes"))
+        lines.append("gpu accelerator (LiteRT GPU, LiteRT.js webgpu): " + (
+            "fully delegated" if self.gpu_delegated else "not fully delegated, on the CPU: " + "; ".join(self.gpu)))
         return "\n".join(lines)
 
 
 def op_report(tflite):
     """Report the ops of ``tflite`` (an ``EdgeModel``, path or bytes); never runs it."""
-    file = getattr(tflite, "file", None)
+    data, file = getattr(tflite, "data", None), getattr(tflite, "file", None)
     if file is None:
-        file = open_tflite(tflite, probe=False)[1]  # digest and structure checked; not run
+        data, file = open_tflite(tflite, probe=False)  # digest and structure checked; not run
     ops = collections.Counter(op for subgraph in file.subgraph_ops for op in subgraph)
     builtins = set(BUILTIN_NAMES.values()) - {"CUSTOM"}
     custom = tuple(sorted(name for name in ops if name not in builtins))
@@ -88,6 +102,7 @@ def op_report(tflite):
     keys = {"layer", "kind", "lowering", "reason"}
     if not isinstance(lowering, list) or not all(isinstance(i, dict) and keys <= set(i) for i in lowering):
         lowering = []
+    runtimes = unsupported_reasons(file)
     return OpReport(
         size=file.size,
         ops=ops,
@@ -97,6 +112,7 @@ def op_report(tflite):
         fused_recurrent=sum(ops[name] for name in FUSED_RECURRENT_OPS),
         custom_ops=custom,
         lowering=tuple(lowering),
-        runtimes=unsupported_reasons(file),
+        runtimes=runtimes,
         dynamic=tuple(dynamic_dimensions(file)),
+        gpu=tuple(([runtimes["compiled-model"]] if runtimes["compiled-model"] else []) + gpu_unsupported(data)),
     )
