@@ -30,7 +30,7 @@ import tempfile
 import numpy as np
 
 ACCELERATORS = ("wasm", "webgpu")
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--enable-unsafe-webgpu")
 SOFTWARE_WEBGPU = "--use-webgpu-adapter=swiftshader"

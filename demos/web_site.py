@@ -11,9 +11,10 @@ network when the page runs:
     models/digits_int8.tflite        the same, full int8 (float32 input and output)
     models/handwriting.tflite        the word model, batch 1, fixed length L
     models/word_reader.tflite        the CTC word reader, batch 1, 256 columns and a column mask
-    words.json                       held-out words: text and 16x8 letter bits
-    config.json                      file names, L, the reader's width, alphabet and
-                                     preprocessing constants, occlusion settings
+    words.json                       held-out words: text and letter bits (ocr_words.IMAGE_SHAPE)
+    config.json                      file names, L, the letters' alphabet and image size, the
+                                     reader's width, alphabet and preprocessing constants,
+                                     occlusion settings
 
 LiteRT.js runs static shapes only, so the word model is exported at one
 length L (the longest word): a shorter word is padded with all-zero letters,
@@ -36,7 +37,7 @@ import numpy as np
 STATIC = pathlib.Path(__file__).with_name("web_static")
 PAGE_FILES = ("index.html", "style.css", "app.js", "runtime.js", "preprocess.js", "occlusion.js",
               "drawing_pad.js", "digit_panel.js", "word_panel.js", "strip_preprocess.js", "ctc_decode.js",
-              "word_reader_panel.js")
+              "word_reader_panel.js", "accelerator_switch.js", "canvas_draw.js")
 # (file in node_modules, where the page loads it); both WebAssembly builds:
 # relaxed-SIMD browsers load the first, older ones the "compat" build.
 LITERT_FILES = (
@@ -85,7 +86,7 @@ def node_modules(cache):
 
 
 def letter_hex(image):
-    """A 16x8 0/1 letter as 32 hex digits (row-major, four pixels per digit, first pixel highest)."""
+    """A 0/1 letter image as hex digits (row-major, four pixels per digit, first pixel highest; 16x8: 32 digits)."""
     bits = (np.asarray(image).reshape(-1) > 0).astype(np.uint8).reshape(-1, 4)
     return "".join("0123456789abcdef"[int(d)] for d in bits @ np.array([8, 4, 2, 1]))
 
@@ -160,6 +161,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     """
     from keras_seq.arguments import positive_int
     from keras_seq.atomic_files import write_bytes, write_json
+    from keras_seq.datasets import ocr_words
     from keras_seq.demos import model_files
     from keras_seq.models.word_reader import is_word_reader
 
@@ -193,6 +195,8 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
         "models": {name: f"./models/{path.name}" for name, path in models.items()},
         "words": "./words.json",
         "maxLength": max_length,
+        "letters": {"alphabet": ocr_words.LETTERS, "height": ocr_words.IMAGE_SHAPE[0],
+                    "width": ocr_words.IMAGE_SHAPE[1]},
         # Pillow 13 runs Lanczos's vertical pass first when the height shrinks
         # much more than the width; the page follows the Pillow installed here.
         "pillowVerticalFirst": int(PIL.__version__.split(".")[0]) >= 13,

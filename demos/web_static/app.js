@@ -10,11 +10,14 @@
 //                    write.read() (one read of the drawing), write.canvasPNG()
 //   canvasPNG()      the drawing as a PNG data URL (what `keras-seq infer` would read)
 //   runModel(url, values)  any .tflite file of this site on one float32 input
+//   accelerator      the CPU/GPU switch: choose('wasm' | 'webgpu') (a Promise), current, webgpu
+//                    ({available, reason}), latency ({panel: {accelerator: ms}}), sets[acc].onCpu
 
 import { EdgeModel } from './runtime.js';
 import { DigitPanel } from './digit_panel.js';
 import { WordPanel } from './word_panel.js';
 import { WordReaderPanel } from './word_reader_panel.js';
+import { AcceleratorSwitch } from './accelerator_switch.js';
 
 async function fetchJson(url) {
   const response = await fetch(url);
@@ -36,6 +39,20 @@ async function start() {
   const digit = new DigitPanel(document.querySelector('#digit-panel'), { float32, int8 }, config);
   const word = new WordPanel(document.querySelector('#word-panel'), wordModel, words, config);
   const write = new WordReaderPanel(document.querySelector('#write-panel'), readerModel, config);
+  const accelerator = await new AcceleratorSwitch(
+    document.querySelector('header'), config.models,
+    { digits_float32: float32, digits_int8: int8, handwriting: wordModel, word_reader: readerModel },
+    async (set) => {
+      digit.models = { float32: set.digits_float32, int8: set.digits_int8 };
+      word.model = set.handwriting;
+      write.model = set.word_reader;
+      await digit.update();
+      await word.show(word.last ? word.last.index : 0);
+      if (write.last && !write.last.refused) await write.update();
+    }).init();
+  digit.onResult = (last) => accelerator.record('digit', last.accelerator, last.latencyMs);
+  word.onResult = (last) => accelerator.record('word', last.accelerator, last.latencyMs);
+  write.onResult = (last) => accelerator.record('write', last.accelerator, last.runMs);
   await word.show(0);
   const sinceNavigation = performance.now();
   status.textContent = `LiteRT.js and the models ready ${modelsMs.toFixed(0)} ms after navigation, `
@@ -49,6 +66,7 @@ async function start() {
     digit,
     word,
     write,
+    accelerator,
     canvasPNG: () => digit.canvas.toDataURL('image/png'),
     async runModel(url, values) {
       if (!models.has(url)) models.set(url, await EdgeModel.load(url));

@@ -5,6 +5,7 @@
 import { DrawingPad } from './drawing_pad.js';
 import { mnistStyle, MNIST_SIZE } from './preprocess.js';
 import { occlusionMap } from './occlusion.js';
+import { drawDiverging, drawGrey } from './canvas_draw.js';
 
 const INK_WIDTH = 0.07;   // stroke width as a share of the canvas side
 
@@ -21,6 +22,7 @@ export class DigitPanel {
     this.latency = root.querySelector('[data-testid="digit-latency"]');
     this.bars = root.querySelector('[data-testid="digit-probabilities"]');
     this.last = null;
+    this.onResult = null;               // called with `last` after each prediction
     this.queue = Promise.resolve();
     this.buildBars();
     this.clear();
@@ -102,44 +104,12 @@ export class DigitPanel {
     const occlusion = await occlusionMap(predict, image, MNIST_SIZE, MNIST_SIZE, best, this.config.occlusion);
     const occlusionMs = performance.now() - occlusionStart;
     drawDiverging(this.occlusionView, occlusion, MNIST_SIZE, MNIST_SIZE);
-    this.latency.textContent = `${this.precision}: ${latencyMs.toFixed(1)} ms for this digit; `
+    this.latency.textContent = `${this.precision} on ${model.ranOn}: ${latencyMs.toFixed(1)} ms for this digit; `
       + `occlusion ${runs} runs in ${occlusionMs.toFixed(0)} ms (${(occlusionMs / runs).toFixed(2)} ms each)`;
     this.last = { input: Array.from(image), probabilities: Array.from(probabilities), prediction: best,
                   occlusion: Array.from(occlusion), precision: this.precision, latencyMs,
-                  occlusionMsPerRun: occlusionMs / runs };
+                  occlusionMsPerRun: occlusionMs / runs, accelerator: model.ranOn };
+    if (this.onResult) this.onResult(this.last);
     this.canvas.dataset.state = 'done';
   }
-}
-
-/** Draw grey levels in [0, 1] (white ink on black, as the model sees it). */
-export function drawGrey(canvas, values, height, width) {
-  const image = new ImageData(width, height);
-  values.forEach((v, i) => {
-    const level = Math.round(255 * Math.min(1, Math.max(0, v)));
-    image.data.set([level, level, level, 255], 4 * i);
-  });
-  paint(canvas, image);
-}
-
-/** Draw signed values: red where hiding the pixel lowers the probability, blue where it raises it. */
-export function drawDiverging(canvas, values, height, width) {
-  let peak = 1e-12;
-  for (const v of values) peak = Math.max(peak, Math.abs(v));
-  const image = new ImageData(width, height);
-  values.forEach((v, i) => {
-    const t = v / peak;
-    const rgb = t >= 0 ? [255, Math.round(255 * (1 - t)), Math.round(255 * (1 - t))]
-                       : [Math.round(255 * (1 + t)), Math.round(255 * (1 + t)), 255];
-    image.data.set([...rgb, 255], 4 * i);
-  });
-  paint(canvas, image);
-}
-
-function paint(canvas, image) {
-  const scratch = new OffscreenCanvas(image.width, image.height);
-  scratch.getContext('2d').putImageData(image, 0, 0);
-  const context = canvas.getContext('2d');
-  context.imageSmoothingEnabled = false;
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }

@@ -3,17 +3,15 @@
 // occlusion strip: row t shows which pixels of the whole word decided letter t
 // (a bidirectional LSTM may look both ways).
 
-import { positions } from './occlusion.js';
-import { drawDiverging, drawGrey } from './digit_panel.js';
+import { occlude, positions, square } from './occlusion.js';
+import { drawDiverging, drawGrey } from './canvas_draw.js';
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-const HEIGHT = 16, WIDTH = 8, CLASSES = LETTERS.length;
 const SCALE = 3;   // screen pixels per letter pixel
 
-/** Letter images from hex strings (16x8 bits, row-major, four pixels per hex digit). */
-export function decodeLetters(hexLetters) {
+/** Letter images (height x width, from config.json's `letters`) from hex strings (row-major bits, four per digit). */
+export function decodeLetters(hexLetters, { height, width }) {
   return hexLetters.map((hex) => {
-    const pixels = new Float32Array(HEIGHT * WIDTH);
+    const pixels = new Float32Array(height * width);
     for (let i = 0; i < pixels.length; i++) pixels[i] = (parseInt(hex[i >> 2], 16) >> (3 - (i & 3))) & 1;
     return pixels;
   });
@@ -23,6 +21,7 @@ export class WordPanel {
   constructor(root, model, words, config) {
     this.model = model;
     this.words = words;
+    this.shape = config.letters;          // {alphabet, height, width} of the letter images and classes
     this.maxLength = config.maxLength;
     this.occlusion = config.wordOcclusion;
     this.select = root.querySelector('[data-testid="word-select"]');
@@ -32,6 +31,7 @@ export class WordPanel {
     this.saliency = root.querySelector('[data-testid="word-saliency"]');
     this.latency = root.querySelector('[data-testid="word-latency"]');
     this.last = null;
+    this.onResult = null;               // called with `last` after each word
     this.queue = Promise.resolve();
     words.forEach((word, i) => this.select.add(new Option(`${i + 1}. ${word.text}`, String(i))));
     this.select.addEventListener('change', () => this.show(Number(this.select.value)));
@@ -47,15 +47,18 @@ export class WordPanel {
 
   /** The model's input for a word: its letters, then all-zero (masked) letters up to the fixed length. */
   input(letters) {
-    const values = new Float32Array(this.maxLength * HEIGHT * WIDTH);
-    letters.forEach((pixels, t) => values.set(pixels, t * HEIGHT * WIDTH));
+    const size = this.shape.height * this.shape.width;
+    const values = new Float32Array(this.maxLength * size);
+    letters.forEach((pixels, t) => values.set(pixels, t * size));
     return values;
   }
 
   async read(index) {
     this.select.dataset.state = 'busy';
     const word = this.words[index];
-    const letters = decodeLetters(word.letters);
+    const { alphabet, height, width } = this.shape;
+    const classes = alphabet.length;
+    const letters = decodeLetters(word.letters, this.shape);
     const n = letters.length;
     const input = this.input(letters);
     const start = performance.now();
@@ -64,75 +67,69 @@ export class WordPanel {
     const predicted = [], probability = [];
     for (let t = 0; t < n; t++) {
       let best = 0;
-      for (let c = 1; c < CLASSES; c++) if (output[t * CLASSES + c] > output[t * CLASSES + best]) best = c;
+      for (let c = 1; c < classes; c++) if (output[t * classes + c] > output[t * classes + best]) best = c;
       predicted.push(best);
-      probability.push(output[t * CLASSES + best]);
+      probability.push(output[t * classes + best]);
     }
-    const text = predicted.map((c) => LETTERS[c]).join('');
+    const text = predicted.map((c) => alphabet[c]).join('');
     this.prediction.textContent = text;
     this.letters.replaceChildren(...predicted.map((c, t) => {
       const cell = document.createElement('span');
-      cell.className = 'letter' + (word.text[t] === LETTERS[c] ? '' : ' wrong');
-      cell.dataset.letter = LETTERS[c];
+      cell.className = 'letter' + (word.text[t] === alphabet[c] ? '' : ' wrong');
+      cell.dataset.letter = alphabet[c];
       cell.dataset.probability = String(probability[t]);
-      cell.innerHTML = `<b>${LETTERS[c]}</b><small>${(100 * probability[t]).toFixed(0)}%</small>`;
+      cell.innerHTML = `<b>${alphabet[c]}</b><small>${(100 * probability[t]).toFixed(0)}%</small>`;
       return cell;
     }));
-    const stripValues = new Float32Array(HEIGHT * WIDTH * n);
+    const stripValues = new Float32Array(height * width * n);
     letters.forEach((pixels, t) => pixels.forEach((v, i) => {
-      stripValues[Math.floor(i / WIDTH) * WIDTH * n + t * WIDTH + (i % WIDTH)] = v;
+      stripValues[Math.floor(i / width) * width * n + t * width + (i % width)] = v;
     }));
-    this.strip.width = WIDTH * n * SCALE;
-    this.strip.height = HEIGHT * SCALE;
-    drawGrey(this.strip, stripValues, HEIGHT, WIDTH * n);
+    this.strip.width = width * n * SCALE;
+    this.strip.height = height * SCALE;
+    drawGrey(this.strip, stripValues, height, width * n);
 
     const saliencyStart = performance.now();
     const { maps, runs } = await this.letterOcclusion(letters, output, predicted);
     const saliencyMs = performance.now() - saliencyStart;
     this.saliency.replaceChildren(...maps.map((map, t) => {
       const row = document.createElement('canvas');
-      row.width = WIDTH * n * SCALE;
-      row.height = HEIGHT * SCALE;
-      row.title = `what decided letter ${t + 1} ('${LETTERS[predicted[t]]}')`;
-      drawDiverging(row, map, HEIGHT, WIDTH * n);
+      row.width = width * n * SCALE;
+      row.height = height * SCALE;
+      row.title = `what decided letter ${t + 1} ('${alphabet[predicted[t]]}')`;
+      drawDiverging(row, map, height, width * n);
       return row;
     }));
-    this.latency.textContent = `${latencyMs.toFixed(1)} ms for the word; per-letter occlusion `
+    this.latency.textContent = `${this.model.ranOn}: ${latencyMs.toFixed(1)} ms for the word; per-letter occlusion `
       + `${runs} runs in ${saliencyMs.toFixed(0)} ms (${(saliencyMs / runs).toFixed(2)} ms each)`;
-    this.last = { index, text: word.text, predicted: text, probabilities: Array.from(output.slice(0, n * CLASSES)),
-                  latencyMs, saliencyMsPerRun: saliencyMs / runs };
+    this.last = { index, text: word.text, predicted: text, probabilities: Array.from(output.slice(0, n * classes)),
+                  latencyMs, saliencyMsPerRun: saliencyMs / runs, accelerator: this.model.ranOn };
+    if (this.onResult) this.onResult(this.last);
     this.select.dataset.state = 'done';
   }
 
   /**
    * For each letter t, the drop of p(predicted letter t) when a patch of any
-   * letter is blanked, spread over the word strip (HEIGHT x WIDTH*n).
+   * letter is blanked, spread over the word strip (height x width*n).
    */
   async letterOcclusion(letters, base, predicted) {
+    const { alphabet, height, width } = this.shape;
     const n = letters.length;
-    const { patch, stride } = this.occlusion;
-    const total = predicted.map(() => new Float64Array(HEIGHT * WIDTH * n));
-    const count = new Float64Array(HEIGHT * WIDTH * n);
-    let runs = 0;
+    const patches = [];
     for (let s = 0; s < n; s++) {
-      for (const [r, c] of positions(HEIGHT, WIDTH, patch, stride)) {
-        const occluded = letters.map((pixels) => pixels);
-        const hidden = Float32Array.from(letters[s]);
-        for (let y = r; y < r + patch; y++) hidden.fill(0, y * WIDTH + c, y * WIDTH + c + patch);
-        occluded[s] = hidden;
-        const output = await this.model.run(this.input(occluded));
-        runs += 1;
-        for (let y = r; y < r + patch; y++) {
-          for (let x = c; x < c + patch; x++) {
-            const pixel = y * WIDTH * n + s * WIDTH + x;
-            count[pixel] += 1;
-            predicted.forEach((letter, t) => {
-              total[t][pixel] += base[t * CLASSES + letter] - output[t * CLASSES + letter];
-            });
-          }
-        }
+      for (const [r, c] of positions(height, width, this.occlusion.patch, this.occlusion.stride)) {
+        // the patch in letter s of the model's input, and where it lies on the strip of all n letters
+        const hide = square(r, c, this.occlusion.patch, width, s * height * width);
+        const cover = hide.map((i) => {
+          const pixel = i - s * height * width;
+          return Math.floor(pixel / width) * width * n + s * width + (pixel % width);
+        });
+        patches.push({ hide, cover });
       }
     }
-    return { maps: total.map((map) => Float32Array.from(map, (v, i) => v / count[i])), runs };
+    const scores = (output) => predicted.map((letter, t) => output[t * alphabet.length + letter]);
+    const { maps, runs } = await occlude((values) => this.model.run(values), this.input(letters), patches, scores,
+                                         height * width * n, { base: scores(base) });
+    return { maps: maps.map((map) => Float32Array.from(map)), runs };
   }
 }

@@ -10,7 +10,7 @@ import { DrawingPad } from './drawing_pad.js';
 import { modelInput, StripError, wordStrip } from './strip_preprocess.js';
 import { greedyDecode } from './ctc_decode.js';
 import { columnOcclusion } from './occlusion.js';
-import { drawDiverging, drawGrey } from './digit_panel.js';
+import { drawDiverging, drawGrey } from './canvas_draw.js';
 
 const INK_WIDTH = 0.025;  // stroke width as a share of the canvas height: a pen, not a marker
 const SCALE = 3;          // screen pixels per strip column
@@ -44,6 +44,7 @@ export class WordReaderPanel {
     this.about.textContent = describeReader(this.reader.about);
     this.about.dataset.smoke = String(Boolean(this.reader.about && this.reader.about.smoke));
     this.last = null;
+    this.onResult = null;               // called with `last` after each reading
     this.queue = Promise.resolve();
     root.querySelector('[data-testid="write-clear"]').addEventListener('click', () => this.clear());
     root.querySelector('[data-testid="write-read"]').addEventListener('click', () => this.update());
@@ -126,13 +127,14 @@ export class WordReaderPanel {
     this.message.textContent = reading.text ? '' : 'no letters read: every step is most likely a blank';
     this.message.dataset.kind = reading.text ? '' : 'hint';
     const readMs = result.preprocessMs + result.runMs + result.decodeMs;
-    this.latency.textContent = `read in ${readMs.toFixed(1)} ms (preprocess ${result.preprocessMs.toFixed(1)}, `
+    this.latency.textContent = `read on ${this.model.ranOn} in ${readMs.toFixed(1)} ms (preprocess ${result.preprocessMs.toFixed(1)}, `
       + `run ${result.runMs.toFixed(1)}, decode ${result.decodeMs.toFixed(2)}); column occlusion `
       + `${runs} runs in ${saliencyMs.toFixed(0)} ms`;
     this.last = { strip: Array.from(strip.values), columns: strip.columns, steps: result.steps,
                   probabilities: Array.from(probabilities), text: reading.text, confidences: reading.confidences,
                   spans: reading.spans, probability: reading.probability, saliency: maps.map((m) => Array.from(m)),
-                  readMs, runMs: result.runMs, saliencyRuns: runs, saliencyMs };
+                  readMs, runMs: result.runMs, saliencyRuns: runs, saliencyMs, accelerator: this.model.ranOn };
+    if (this.onResult) this.onResult(this.last);
     this.canvas.dataset.state = 'done';
   }
 

@@ -214,3 +214,59 @@ def test_every_model_family_runs_in_litertjs_as_in_python(page, site, served):
         browser = page.evaluate("([url, values]) => window.kerasSeqDemo.runModel(url, values)",
                                 [f"./models/parity_{name}.tflite", x.ravel().tolist()])
         np.testing.assert_allclose(np.reshape(browser, python.shape), python, atol=1e-5, err_msg=name)
+
+
+def test_the_gpu_switch_says_when_the_browser_has_no_webgpu(page):
+    """The test browser runs with --disable-gpu: the GPU choice is disabled and says so."""
+    option = page.locator("[data-testid=accelerator] option[value=webgpu]")
+    assert option.is_disabled()
+    assert option.inner_text().startswith("GPU: not in this browser (")
+    assert page.evaluate("window.kerasSeqDemo.accelerator.current") == "wasm"
+
+
+@pytest.fixture(scope="module")
+def webgpu_page(browser, served):
+    """The page in a chromium with WebGPU (Chromium's software adapter, SwiftShader)."""
+    from keras_seq.demos.browser_runner import CHROMIUM, CHROMIUM_ARGS, SOFTWARE_WEBGPU
+
+    gpu_browser = browser.browser_type.launch(executable_path=CHROMIUM,
+                                              args=[*CHROMIUM_ARGS, SOFTWARE_WEBGPU])
+    page = gpu_browser.new_page(viewport={"width": 1200, "height": 900})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    if not page.evaluate("window.kerasSeqDemo.accelerator.webgpu.available"):
+        pytest.skip("chromium has no WebGPU here: "
+                    + page.evaluate("window.kerasSeqDemo.accelerator.webgpu.reason"))
+    yield page
+    gpu_browser.close()
+
+
+def test_the_gpu_switch_runs_the_panels_on_webgpu_with_the_cpus_answers(webgpu_page, site, draw):
+    """Switch to WebGPU with the page's own control: the digit reads as EdgeModel reads the same input, on
+    the GPU; a model the GPU cannot run whole stays on the CPU and the switch names it; the latency line
+    shows each panel on both accelerators."""
+    page = webgpu_page
+    on_cpu = draw(page, DIGIT_STROKES["7"])
+    assert on_cpu["accelerator"] == "wasm"
+    page.get_by_test_id("accelerator").select_option("webgpu")
+    page.wait_for_function("document.querySelector('[data-testid=accelerator]').dataset.state === 'webgpu'")
+    last = draw(page, DIGIT_STROKES["7"])
+    assert last["accelerator"] == "webgpu"
+    assert "float32 on webgpu" in page.get_by_test_id("digit-latency").inner_text()
+    image = np.asarray(last["input"], np.float32).reshape(1, 28, 28, 1)
+    np.testing.assert_allclose(last["probabilities"], edge(site, "digits_float32").predict(image)[0], atol=1e-4)
+    # the word model's input is (1, L, 16, 8, 1): rank 5, which the GPU takes no tensor of
+    on_cpu_instead = page.evaluate("window.kerasSeqDemo.accelerator.sets.webgpu.onCpu")
+    assert "handwriting" in on_cpu_instead and "handwriting" in page.get_by_test_id("accelerator-note").inner_text()
+    assert page.evaluate("window.kerasSeqDemo.word.last.accelerator") == "wasm"
+    assert "digits_float32" not in on_cpu_instead
+    latency = page.evaluate("window.kerasSeqDemo.accelerator.latency")
+    assert set(latency["digit"]) == {"wasm", "webgpu"} and all(ms > 0 for ms in latency["digit"].values())
+    line = page.get_by_test_id("accelerator-latency").inner_text()
+    assert "digit: wasm " in line and ", webgpu " in line
+    page.get_by_test_id("accelerator").select_option("wasm")
+    page.wait_for_function("document.querySelector('[data-testid=accelerator]').dataset.state === 'wasm'")
+    assert page.evaluate("window.kerasSeqDemo.digit.last.accelerator") == "wasm"
+    assert not page.errors
