@@ -53,13 +53,13 @@ import tensorflow as tf  # noqa: E402
 
 from keras_seq.datasets import natural_writing, word_strips  # noqa: E402
 from keras_seq.export import EdgeModel, bundled_inputs, to_tflite, word_image  # noqa: E402
-from keras_seq.export.export_command import CALIBRATION_SAMPLES  # noqa: E402
+from keras_seq.export.export_command import BUNDLED_CALIBRATION_INPUTS  # noqa: E402
 from keras_seq.models import ctc  # noqa: E402
 from keras_seq.models.word_reader import fixed_width_copy  # noqa: E402
 from keras_seq.quiet_output import quiet_native_output  # noqa: E402
 from keras_seq.training import words  # noqa: E402
 
-CALIBRATION_STRIPS = CALIBRATION_SAMPLES  # what keras-seq export calibrates on
+CALIBRATION_STRIPS = BUNDLED_CALIBRATION_INPUTS  # what keras-seq export calibrates on
 LATENCY_WORDS = 40
 REPEATS = 3
 NATURAL_SEEDS = (0, 1)

@@ -12,24 +12,28 @@ import tensorflow as tf
 from keras_seq import arguments, atomic_files
 from keras_seq.export import calibration, integrity
 from keras_seq.export.errors import ConversionError
-from keras_seq.export.recurrent_lowering import (
+from keras_seq.export.export_options import (
+    DYNAMIC_BATCH,
     FUSED_LSTM,
     LOOP,
-    OWN_LOOP,
+    NO_QUANTIZATION,
+    QUANTIZATIONS,
     RECURRENT_LOWERINGS,
-    lower_recurrent_layers,
 )
+from keras_seq.export.recurrent_lowering import AUTO, OWN_LOOP, lower_recurrent_layers, settled
 from keras_seq.export.tflite_file import LOWERING_METADATA, SEQUENCE_METADATA, read_tflite, with_metadata
+from keras_seq.models.word_reader import fixed_width_copy, is_word_reader
+from keras_seq.quiet_output import quiet_native_output
 
-QUANTIZATIONS = (None, "dynamic", "float16", "int8")
-CALIBRATION_SAMPLES = 200
+# The most batches of representative_data the int8 calibrator runs (the rest are not read).
+MAX_CALIBRATION_BATCHES = 200
 
 
 def _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel,
                      max_length, recurrent):
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    arguments.choice(quantization, "quantization", QUANTIZATIONS)
+    arguments.choice(quantization, "quantization", (None,) + QUANTIZATIONS)
     arguments.boolean(int8_io, "int8_io")
     arguments.boolean(dense_per_channel, "dense_per_channel")
     arguments.choice(recurrent, "recurrent", (None,) + RECURRENT_LOWERINGS)
@@ -38,7 +42,8 @@ def _check_arguments(model, quantization, representative_data, int8_io, batch_si
             raise ValueError(f"{flag}=True needs quantization='int8', got quantization={quantization!r}")
     if quantization == "int8" and representative_data is None:
         raise ValueError("quantization='int8' needs representative_data (a few hundred typical inputs)")
-    arguments.positive_int(batch_size, "batch_size", allow_none=True)
+    if batch_size != DYNAMIC_BATCH:
+        arguments.positive_int(batch_size, "batch_size", allow_none=True)
     arguments.positive_int(max_length, "max_length", allow_none=True)
     try:
         inputs = model.inputs
@@ -51,7 +56,7 @@ def _check_arguments(model, quantization, representative_data, int8_io, batch_si
         )
     if len(inputs) != 1:
         raise ValueError(f"to_tflite exports single-input models; {model.name!r} has {len(inputs)} inputs")
-    if max_length is not None:
+    if max_length is not None and not is_word_reader(model):
         _check_max_length(model, max_length)
 
 
@@ -108,12 +113,58 @@ def _calibration_batches(representative_data, spec):
         given = 0
         for data in samples:
             for start in range(0, len(data) - batch + 1, batch):
-                if given == CALIBRATION_SAMPLES:
+                if given == MAX_CALIBRATION_BATCHES:
                     return
                 given += 1
                 yield [data[start:start + batch]]
 
     return batches
+
+
+WORD_READER_FUSED = (
+    "word reader: {why}; that op has no column mask, so the file gets a dynamic width and reads each word "
+    "unpadded at its own width (the classic LiteRT interpreter runs it; CompiledModel and LiteRT.js do not)"
+)
+
+
+def _word_reader_policy(model, quantization, recurrent, max_length, batch_size):
+    """``(model to convert, recurrent, note)`` for a word reader (else ``model`` and ``recurrent`` as given).
+
+    A word reader (:func:`keras_seq.models.word_reader.is_word_reader`) reads
+    strips of its model's width, padded columns masked. With the fused LSTM
+    op, the recurrence int8 needs (TensorFlow's int8 calibrator crashes on the
+    loop, tensorflow/tensorflow#75140), that mask is lost and a fixed width
+    would make the backward LSTM read the padding first: the file gets a
+    dynamic width instead, one word at a time at its own width. What cannot
+    work with that is refused.
+    """
+    if not is_word_reader(model):
+        return model, recurrent, ""
+    width = model.inputs[0].shape[2]
+    if max_length is not None:
+        raise ValueError(
+            f"max_length={max_length} fixes the length of a sequence model with an open time axis; "
+            f"a word reader reads a strip of {width or 'any'} columns and keeps its model's width "
+            "(keras_seq.models.word_reader.fixed_width_copy gives it another)"
+        )
+    int8 = quantization == "int8"
+    if not (recurrent == FUSED_LSTM or (int8 and recurrent is None)):
+        if int8 and recurrent == LOOP:
+            raise ValueError(
+                "recurrent='loop' cannot be used with quantization='int8' of a word reader: TensorFlow's int8 "
+                "calibrator crashes on the loop (tensorflow/tensorflow#75140); int8 needs TFLite's fused LSTM "
+                "op, which has no column mask, so the file reads one word at a time at its own width. Leave "
+                "recurrent out, or use quantization='dynamic' or 'float16' for a file at the model's width"
+            )
+        return model, recurrent, ""
+    if batch_size not in (None, 1):
+        raise ValueError(
+            f"batch_size={batch_size!r} cannot be used for a word reader with the fused LSTM op: it has no "
+            "column mask, so the file reads one word at a time (batch 1) at its own width"
+        )
+    why = ("int8 needs TFLite's fused LSTM op (the int8 calibrator cannot run the loop)" if int8
+           else "recurrent='fused-lstm'")
+    return fixed_width_copy(model, None), FUSED_LSTM, WORD_READER_FUSED.format(why=why)
 
 
 def _confirm_fusion(data, lowerings):
@@ -162,17 +213,23 @@ def to_tflite(
     """Convert ``model`` to TFLite; write it atomically to ``path`` when given.
 
     Recurrent layers (see :mod:`keras_seq.export.recurrent_lowering`):
-        ``recurrent="loop"`` (the default) lowers LSTM and Elman/SimpleRNN
-        layers, alone or in ``Bidirectional``, to a lean ``WHILE`` loop of
-        builtin ops that loads in every LiteRT runtime (the classic
-        ``Interpreter``, ``CompiledModel``, LiteRT.js) and does less per step
-        than the loop the stock converter makes. ``recurrent="fused-lstm"``
-        uses TFLite's fused LSTM kernel for standard LSTMs: it keeps state in
-        variable tensors, which only the classic ``Interpreter`` loads, and it
-        is the only lowering TensorFlow's int8 calibrator handles, so it is
-        the default for ``quantization="int8"``. Other recurrent layers
-        (GRU, custom cells, stateful layers) keep their own loop. What became
-        of each layer is stored in the file's metadata and shown by
+        LSTM and Elman/SimpleRNN layers, alone or in ``Bidirectional``, are
+        by default unrolled when the traced sequence length is fixed and
+        short (at most 64 steps, fewer for wide cells: 16 steps of an
+        LSTM(128), 64 of an LSTM(32), where XNNPACK runs it faster than the
+        loop; see :mod:`keras_seq.export.recurrent_unrolled`): every step written out in builtin
+        ops without control flow, the weights stored once, which every LiteRT
+        runtime loads and LiteRT's GPU accelerator delegates whole
+        (``recurrent="unroll"`` unrolls any fixed length). Longer or
+        run-time lengths get a lean ``WHILE`` loop of builtin ops
+        (``recurrent="loop"`` asks for it at any length) that loads in every
+        runtime and runs on the CPU. ``recurrent="fused-lstm"`` uses TFLite's
+        fused LSTM kernel for standard LSTMs: it keeps state in variable
+        tensors, which only the classic ``Interpreter`` loads, and it is the
+        only recurrence TensorFlow's int8 calibrator quantizes, so it is the
+        default for ``quantization="int8"``. Other recurrent layers (GRU,
+        custom cells, stateful layers) keep their own loop. What became of
+        each layer, and why, is stored in the file's metadata and shown by
         :func:`keras_seq.export.op_report`.
 
     Quantization:
@@ -187,25 +244,41 @@ def to_tflite(
     Args:
         model: a functional or Sequential ``keras.Model`` with one input.
         path: where to write the ``.tflite`` file, or ``None``.
-        quantization: ``None``, ``"dynamic"``, ``"float16"`` or ``"int8"``.
+        quantization: ``None`` or ``"none"`` (float32), ``"dynamic"``,
+            ``"float16"`` or ``"int8"``
+            (:data:`keras_seq.export.export_options.QUANTIZATIONS`, the
+            words of ``keras-seq export --quantize`` too).
         representative_data: typical inputs for ``"int8"``: (N, ...), or a
-            list of samples without the batch axis (the first 200 batches
-            are used).
+            list of samples without the batch axis (the first
+            ``MAX_CALIBRATION_BATCHES`` = 200 batches are used).
         int8_io: int8 input and output tensors (``"int8"`` only).
-        batch_size: fixed batch dimension; default 1 when the model has
-            recurrent layers (loops and fused ops want static state shapes),
-            else dynamic. Devices and LiteRT.js want every dimension fixed.
+        batch_size: fixed batch dimension, or ``"dynamic"``; default 1 when
+            the model has recurrent layers (unrolled steps, loops and fused
+            ops want static state shapes), else dynamic. Devices, LiteRT's
+            ``CompiledModel`` and LiteRT.js want every dimension fixed.
         max_length: fixed sequence length for a model whose time axis is
             open and that masks zero padding (``keras.layers.Masking``):
             :class:`keras_seq.export.EdgeModel` pads shorter sequences with
             zeros and refuses longer ones. Default: the model's own.
-        recurrent: ``"loop"`` or ``"fused-lstm"``; ``None`` picks ``"loop"``,
-            or ``"fused-lstm"`` for ``quantization="int8"``.
+        recurrent: ``"unroll"``, ``"loop"`` or ``"fused-lstm"``; ``None``
+            unrolls short fixed lengths and loops otherwise, or picks
+            ``"fused-lstm"`` for ``quantization="int8"``.
         dense_per_channel: ``"int8"`` only. Convolutions always get one
             weight scale per output channel; fully connected layers get one
             scale per layer unless this is True: TFLite's classic scheme,
             which every int8 kernel and delegate runs, and a smaller file
             (per-channel scales and zero points cost 24 bytes per output unit).
+
+    Word readers (:func:`keras_seq.models.word_reader.is_word_reader`):
+        with the fused LSTM (``quantization="int8"``'s default, or
+        ``recurrent="fused-lstm"``), which has no mask, the file gets a
+        dynamic width and reads each word unpadded at its own width (classic
+        interpreter only); ``max_length``, ``batch_size`` above 1 and
+        ``recurrent="loop"`` with int8 are refused. The reason is in each
+        recurrent layer's lowering record.
+
+    The converter's native log lines stay off the terminal (replayed on
+    stderr when it fails).
 
     Returns:
         The flatbuffer bytes.
@@ -215,24 +288,37 @@ def to_tflite(
     """
     _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel,
                      max_length, recurrent)
+    quantization = None if quantization == NO_QUANTIZATION else quantization
+    name = model.name
+    model, recurrent, note = _word_reader_policy(model, quantization, recurrent, max_length, batch_size)
     if recurrent is None:
-        recurrent = FUSED_LSTM if quantization == "int8" else LOOP
+        recurrent = FUSED_LSTM if quantization == "int8" else AUTO
     lowered, lowerings = lower_recurrent_layers(model, recurrent)
-    spec = _input_spec(model, 1 if batch_size is None and lowerings else batch_size, max_length)
+    if note:
+        lowerings = [dataclasses.replace(item, reason="; ".join(r for r in (note, item.reason) if r))
+                     for item in lowerings]
+    if batch_size is None:
+        batch_size = 1 if lowerings else None  # recurrent layers want static state shapes
+    spec = _input_spec(model, None if batch_size == DYNAMIC_BATCH else batch_size, max_length)
     converter = _converter_factory(lowered, spec)
-    try:
-        if quantization == "int8":
-            _refuse_int8_loops(converter().convert(), lowerings, model.name)
-        tflite_converter = converter()
-        _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io, dense_per_channel)
-        data = tflite_converter.convert()
-    except ValueError:  # ours (ConversionError is one), with their messages
-        raise
-    except Exception as error:  # the converter raises its own ConverterError and others
-        raise ConversionError(
-            f"cannot convert {model.name!r} with quantization={quantization!r}: "
-            f"{str(error).strip().splitlines()[-1][:500]}"
-        ) from error
+    # The converter's native log lines (SavedModel reading, MLIR passes) stay
+    # off the terminal; replayed on stderr if it fails.
+    with quiet_native_output():
+        try:
+            if quantization == "int8":
+                _refuse_int8_loops(converter().convert(), settled(lowerings), name)
+            tflite_converter = converter()
+            _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io,
+                              dense_per_channel)
+            data = tflite_converter.convert()
+            lowerings = settled(lowerings)  # the unrolling stand-ins decided when traced
+        except ValueError:  # ours (ConversionError is one), with their messages
+            raise
+        except Exception as error:  # the converter raises its own ConverterError and others
+            raise ConversionError(
+                f"cannot convert {name!r} with quantization={quantization!r}: "
+                f"{str(error).strip().splitlines()[-1][:500]}"
+            ) from error
     data = _annotate(data, lowerings, max_length, quantization, representative_data)
     if path is not None:
         atomic_files.write_bytes(data, path)

@@ -70,14 +70,15 @@ def _numpy(tensor):
     return keras.ops.convert_to_numpy(tensor).astype(np.float32)
 
 
-def cell_weights(layer):
-    """``(kernel, recurrent_kernel, bias)`` as float32 arrays; LSTM gates reordered to i, f, o, c."""
+def cell_weights(layer, gate_order=recurrent_math.SIGMOID_GATES_FIRST):
+    """``(kernel, recurrent_kernel, bias)`` as float32 arrays; an LSTM's gate
+    columns in ``gate_order`` (by default reordered from Keras's i, f, c, o to i, f, o, c)."""
     cell = layer.cell
     kernel, recurrent = _numpy(cell.kernel), _numpy(cell.recurrent_kernel)
     bias = _numpy(cell.bias) if getattr(cell, "bias", None) is not None else np.zeros(
         recurrent.shape[1], np.float32
     )
-    if recurrent.shape[1] == 4 * recurrent.shape[0]:  # LSTM: i, f, c, o -> i, f, o, c
+    if recurrent.shape[1] == 4 * recurrent.shape[0] and gate_order == recurrent_math.SIGMOID_GATES_FIRST:
         units = recurrent.shape[0]
         order = np.concatenate([np.arange(0, 2 * units), np.arange(3 * units, 4 * units),
                                 np.arange(2 * units, 3 * units)])
@@ -124,7 +125,8 @@ class LoopRecurrent(keras.layers.Layer):
         self.return_state = bool(layer.return_state)
         self.go_backwards = bool(layer.go_backwards)
         self.zero_output_for_mask = bool(getattr(layer, "zero_output_for_mask", False))
-        self.weights_by_role = cell_weights(layer)
+        self.gate_order = recurrent_math.SIGMOID_GATES_FIRST
+        self.weights_by_role = cell_weights(layer, self.gate_order)
         self.supports_masking = True
 
     def build(self, sequences_shape, initial_state_shape=None):
@@ -147,15 +149,15 @@ class LoopRecurrent(keras.layers.Layer):
         """One step from the projected input ``z_x``; returns ``(h_t, new_states)``."""
         return self.activate(z_x + tf.matmul(states[0], recurrent), states)
 
-    def activate(self, z, states):
+    def activate(self, z, states, gate_order=None):
         """The step after its one product ``z``: ``(h_t, new_states)``, the
-        arithmetic of :mod:`keras_seq.layers.recurrent_math` (LSTM gates in
-        the order i, f, o, c)."""
+        arithmetic of :mod:`keras_seq.layers.recurrent_math` (LSTM gate
+        columns in ``gate_order``, by default ``self.gate_order``)."""
         if not self.is_lstm:
             h = recurrent_math.elman_step(z, self.activation)
             return h, [h]
         h, c = recurrent_math.lstm_step(z, states[1], self.recurrent_activation, self.activation,
-                                        self.output_activation, gate_order=recurrent_math.SIGMOID_GATES_FIRST)
+                                        self.output_activation, gate_order=gate_order or self.gate_order)
         return h, [h, c]
 
     def call(self, sequences, initial_state=None, mask=None, training=None):

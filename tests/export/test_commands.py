@@ -45,7 +45,7 @@ def test_export_handwriting_at_a_fixed_length_runs_everywhere_and_infer_reads_a_
     out = folder / "words.tflite"
     assert cli.main(["export", str(model_path), "--out", str(out), "--max-length", "14"]) == 0
     printed = capsys.readouterr().out
-    assert "]: loop" in printed and "fused recurrent ops: 0" in printed
+    assert "]: unroll" in printed and "fused recurrent ops: 0" in printed and "WHILE loops: 0" in printed
     assert "dynamic dimensions: none" in printed
     assert "compiled-model: yes" in printed and "litert-js: yes" in printed
     assert re.search(r"OCR words of held-out fold 0 \(TFLite at each word's length\): max \|keras - tflite\| = "

@@ -77,12 +77,13 @@ def test_a_dynamic_batch_is_flagged_and_kept_from_litert_js_and_compiled_model(d
         EdgeModel(data, verify=False, runtime="compiled-model")
 
 
-def test_digits_rnn_default_is_our_loop_and_runs_everywhere(digit_images):
+@pytest.mark.parametrize("recurrent, lowering", [(None, "unroll"), ("loop", "loop")])
+def test_digits_rnn_unrolled_by_default_or_our_loop_runs_everywhere(digit_images, recurrent, lowering):
     model = digits_rnn(units=16)
-    data = to_tflite(model)
+    data = to_tflite(model, recurrent=recurrent)
     report = check_everywhere(model, data, digit_images)
-    assert report.fused_recurrent == 0 and not report.custom_ops and report.loops >= 1
-    assert [item["lowering"] for item in report.lowering] == ["loop"]
+    assert report.fused_recurrent == 0 and not report.custom_ops and (report.loops >= 1) == (lowering == "loop")
+    assert [item["lowering"] for item in report.lowering] == [lowering]
     assert EdgeModel(data, verify=False).runtime == "compiled-model"
 
 
@@ -120,7 +121,7 @@ def test_handwriting_bilstm_at_a_fixed_length_runs_everywhere(handwriting_model,
     report = check_everywhere(handwriting_model, data, x, lengths=lengths)
     assert not report.dynamic
     assert report.loads_in == ("interpreter", "interpreter-builtin", "compiled-model", "litert-js")
-    assert [item["lowering"] for item in report.lowering] == ["loop"]
+    assert [item["lowering"] for item in report.lowering] == ["unroll"]  # a short fixed length
     edge = EdgeModel(data)  # probed in a child process, in CompiledModel too
     assert edge.runtime == "compiled-model" and edge.max_length == x.shape[1]
     with pytest.raises(ValueError, match="max_length"):
