@@ -62,7 +62,10 @@ REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "REDUCE_
 
 
 def gpu_unsupported(data):
-    """Why LiteRT's GPU accelerator cannot take the whole file: a sorted list of ``"OP: reason"``, empty if it can.
+    """Why LiteRT's GPU accelerator cannot take the whole file: ``"OP: reason"`` per op kind, empty if it can.
+
+    Control flow comes first (it keeps the rest of the recurrence off the
+    GPU: the ops of a loop body are listed after it), then the others by name.
 
     Args:
         data: the bytes of a ``.tflite`` file already checked by
@@ -84,7 +87,7 @@ def gpu_unsupported(data):
             why = _op_reason(model, subgraph, op, name, quantized)
             if why:
                 found.add(f"{name}: {why}")
-    return sorted(found)
+    return sorted(found, key=lambda reason: (reason.split(":")[0] not in CONTROL_FLOW, reason))
 
 
 def _is_quantized(model):
