@@ -87,11 +87,15 @@ class ConnectionTableConv2D(BaseConv):
         # Each connection (i, j), in row-major order of the table, owns one kernel slice.
         inputs_idx, outputs_idx = np.nonzero(self.table)
         self.connections = len(inputs_idx)
-        # Where each entry of the dense (input maps * filters) kernel comes
-        # from: its connection's slice, or the zero slice appended at the end.
-        dense_source = np.full(self.table.size, self.connections, dtype=np.int32)
-        dense_source[inputs_idx * self.filters + outputs_idx] = np.arange(self.connections)
-        self._dense_source = dense_source
+        # Which entry of the dense (input maps * filters) kernel each
+        # connection's slice fills: a 0/1 matrix (connections, maps * filters).
+        # A product with it places the slices exactly (one 1 per connected
+        # column, zeros elsewhere) where an index gather would need a
+        # multi-dimensional GATHER, which LiteRT's GPU accelerator refuses
+        # when the kernel is not folded into a constant (int8 conversion).
+        placement = np.zeros((self.connections, self.table.size), dtype=np.float32)
+        placement[np.arange(self.connections), inputs_idx * self.filters + outputs_idx] = 1.0
+        self._placement = placement
 
     def build(self, input_shape):
         rows, cols = self.kernel_size
@@ -113,11 +117,13 @@ class ConnectionTableConv2D(BaseConv):
         return ops.take(flat, np.flatnonzero(self.table.reshape(-1)), axis=-1)
 
     def dense_kernel(self):
-        """The equivalent ``Conv2D`` kernel (rows, cols, input maps, filters), zero where unconnected."""
-        zero = ops.zeros((*self.kernel_size, 1), dtype=self.kernel.dtype)
-        padded = ops.concatenate([self.kernel, zero], axis=-1)
-        flat = ops.take(padded, self._dense_source, axis=-1)
-        return ops.reshape(flat, (*self.kernel_size, *self.table.shape))
+        """The equivalent ``Conv2D`` kernel (rows, cols, input maps, filters), zero where unconnected:
+        ``w_{ij}`` for connected ``(i, j)``, the product of the (rows x cols, connections) weights with
+        the 0/1 placement matrix (exact: each entry is one weight times 1 plus zeros)."""
+        rows, cols = self.kernel_size
+        connected = ops.reshape(self.kernel, (rows * cols, self.connections))
+        placed = ops.matmul(connected, ops.cast(self._placement, self.kernel.dtype))
+        return ops.reshape(placed, (rows, cols, *self.table.shape))
 
     def call(self, inputs):
         inputs, padding = conv_arguments.padded(inputs, self.padding)
