@@ -47,8 +47,9 @@ from keras_seq.layers.bidirectional import merge
 # of z_t over all steps (T x gates x units). XNNPACK runs an unrolled step
 # faster than a loop step while the steps' tensors stay in the CPU's cache;
 # beyond, each step's cost grows with T and the loop, which reuses its
-# tensors, wins: LSTM(128) (512 values a step) unrolled takes 0.7-0.8x the
-# loop's time at T=8 and 16, 1.0-1.2x at 28, 2.4x at 64; LSTM(32) 0.7x at 128.
+# tensors, wins: an LSTM(128) (512 values a step) unrolled takes 0.7-0.9x the
+# loop's time at T=8, 1.0x at 16, 1.1-1.5x at 28, 1.9-2.7x at 64; an LSTM(32)
+# 0.5x at 16, 0.7x at 64, 1.1x at 128.
 UNROLL_MAX_STEPS = 64
 UNROLL_MAX_PREACTIVATIONS = 16 * 512
 
