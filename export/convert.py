@@ -194,7 +194,8 @@ def _refuse_int8_loops(float_data, lowerings, name):
     raise ConversionError(
         f"cannot convert {name!r} with quantization='int8': the model converts to a WHILE "
         f"loop{where}, and TensorFlow's int8 calibrator crashes the process on loops "
-        "(tensorflow/tensorflow#75140). Use quantization='dynamic' or 'float16', or standard "
+        "(tensorflow/tensorflow#75140). Use recurrent='unroll' at a fixed length (no loop: int8 "
+        "that runs in every LiteRT runtime), quantization='dynamic' or 'float16', or standard "
         "LSTMs with recurrent='fused-lstm', which quantize to int8."
     )
 

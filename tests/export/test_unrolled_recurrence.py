@@ -158,3 +158,15 @@ def test_the_word_reader_at_a_fixed_width_unrolls_and_matches_keras():
     data, report = exported(reader)
     assert report.loops == 0 and [item["lowering"] for item in report.lowering] == ["unroll"]
     assert_matches_keras_everywhere(reader, data, strips)
+
+
+def test_int8_of_an_unrolled_recurrence_calibrates_and_runs_in_compiled_model():
+    """No loop, so TensorFlow's int8 calibrator (which crashes on WHILE) quantizes it."""
+    x, h = masked_input(6, 3)
+    model = keras.Model(x, keras.layers.Dense(2)(Bidirectional(Elman(8))(h)))
+    data = np.random.default_rng(5).random((64, 6, 3)).astype(np.float32)
+    blob = to_tflite(model, quantization="int8", representative_data=data, recurrent="unroll")
+    report = op_report(blob)
+    assert report.loops == 0 and "compiled-model" in report.loads_in and "litert-js" in report.loads_in
+    got = EdgeModel(blob, verify=False, runtime="compiled-model").predict(data[:8])
+    np.testing.assert_allclose(got, keras_outputs(model, data[:8]), atol=0.05)  # int8 steps of 1/128 or so
