@@ -5,8 +5,6 @@ not defined", or refuses the rank-3 tensor at the split, which the GPU side hold
 unrolled file has no split.
 """
 
-import shutil
-
 import keras
 import numpy as np
 import pytest
@@ -16,13 +14,11 @@ from keras_seq.layers import LSTM, Bidirectional, Elman, stacked
 
 
 @pytest.fixture(scope="module")
-def runner():
-    pytest.importorskip("playwright", reason="the browser tests need playwright (pip install playwright)")
-    if shutil.which("chromium") is None:
-        pytest.skip("the browser tests need chromium (apt-get install chromium)")
+def runner(browser):
+    """A BrowserRunner (``browser`` skips, with the reason, where chromium or LiteRT.js are missing)."""
     from keras_seq.demos.browser_runner import BrowserRunner
 
-    with BrowserRunner() as started:
+    with BrowserRunner(browser_type=browser.browser_type) as started:
         if not started.webgpu["available"]:
             pytest.skip(f"chromium has no WebGPU here: {started.webgpu['reason']}")
         yield started
