@@ -99,8 +99,7 @@ def _train(args, options, strategy):
             run=run_description,
         )
     except trainer.NonFiniteLossError as error:
-        print(f"keras-seq train: stopped: {error}", file=sys.stderr)
-        return 3
+        return stopped(error, "--clipnorm or --global-clipnorm")
     if args.task == "digits":
         metrics = tasks.digits_metrics(result.model, x_test, y_test)
     else:
@@ -113,6 +112,14 @@ def _train(args, options, strategy):
     print(f"{args.task}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
           + f"; wrote {result.folder / 'model.keras'} and {result.folder / 'metrics.json'}")
     return 0
+
+
+def stopped(error, clipping):
+    """Report a run stopped by a NaN or infinite loss, with the options that avoid it; the exit status 3."""
+    print(f"keras-seq train: stopped: {error}\n"
+          f"keras-seq train: rerun with the same --out, a lower --learning-rate or {clipping}, to continue",
+          file=sys.stderr)
+    return 3
 
 
 def _check(args):

@@ -111,7 +111,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self.epoch_clipped.append(np.zeros(0, bool))
 
     def on_train_batch_end(self, batch, logs=None):
-        filled = int(ops.convert_to_numpy(self._filled.value))
+        filled = int(self._filled.numpy())
         if filled == 0:
             return
         slots = self._norm_slots.shape[0]
@@ -119,8 +119,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
             raise RuntimeError(
                 f"GradientNormMonitor saw {filled} updates in one step of {slots}; was apply called twice?"
             )
-        norms = ops.convert_to_numpy(self._norm_slots.value)[:filled].astype(np.float64)
-        clipped = ops.convert_to_numpy(self._clipped_slots.value)[:filled] > 0.5
+        norms = self._norm_slots.numpy()[:filled].astype(np.float64)
+        clipped = self._clipped_slots.numpy()[:filled] > 0.5
         self._filled.assign(0)
         self.epoch_norms[-1] = np.concatenate([self.epoch_norms[-1], norms])
         self.epoch_clipped[-1] = np.concatenate([self.epoch_clipped[-1], clipped])

@@ -62,7 +62,7 @@ class RunBackup:
         if run != self.run:
             raise ValueError(
                 f"the backup in {str(self.folder)!r} belongs to another run ({run}), not to {self.run}; "
-                "use another --out folder or delete that backup"
+                "train into another folder or delete that backup"
             )
         if not isinstance(weights, str) or "/" in weights or not (self.folder / weights).is_file():
             raise ValueError(

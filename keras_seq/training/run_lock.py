@@ -50,7 +50,7 @@ class RunLock:
             os.close(handle)
             raise RunFolderInUseError(
                 f"{str(self.path.parent)!r} is in use by another training run ({owner}); "
-                "wait for it to finish or choose another --out folder"
+                "wait for it to finish or choose another folder"
             ) from None
         previous = _read(handle)
         if previous.get("pid") and previous.get("pid") != os.getpid():

@@ -12,6 +12,9 @@ update equals the one-device update on the whole batch (see
 The loop is written with ``strategy.run`` instead of ``Model.fit`` because
 Keras 3's ``fit`` does not run under ``MultiWorkerMirroredStrategy``
 (keras-team/keras#20585); the same loop serves every strategy.
+:func:`run_epochs` is that loop (resume, NaN stop, save and back up after
+every epoch) with the step and the epoch's data as hooks; the word reader's
+CTC training (:func:`keras_seq.training.words.train_words`) runs in it too.
 """
 
 import dataclasses
@@ -98,25 +101,93 @@ def train(build_model, x, y, sample_weight=None, *, out_dir, epochs, batch_size=
     """
     _check_options(epochs, batch_size, learning_rate, clipnorm, global_clipnorm)
     data = checked_data(x, y, sample_weight)
-    log = log or _print_line
     strategy = strategy or tf.distribute.get_strategy()
-    folder = _prepared_folder(out_dir, strategy)
+    folder = prepared_folder(out_dir, strategy)
     model, optimizer = _compiled_model(build_model, strategy, learning_rate, clipnorm, global_clipnorm)
-    backup = RunBackup(folder / BACKUP_FOLDER, run or {})
-    resumed_from, history = _restore(backup, model, optimizer, learning_rate, log)
-    step = DistributedStep(model, optimizer, strategy)
+    distributed = DistributedStep(model, optimizer, strategy)
     data_seed = int(np.random.randint(2**31)) if data_seed is None else data_seed
+
+    def epoch_batches(epoch):
+        if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            optimizer.learning_rate = learning_rate  # this run's rate, not the one in a backup
+        order = np.random.default_rng([data_seed, epoch]).permutation(len(data[0]))
+        starts = range(0, len(order), batch_size)
+        # A last batch too small to give every replica an example is skipped.
+        rows = (order[start:start + batch_size] for start in starts)
+        return (r for r in rows if len(r) >= distributed.replicas), len(starts)
+
+    def step(rows):
+        return (*distributed(*(array[rows] for array in data)), len(rows))
+
+    history, resumed_from = run_epochs(model, optimizer, step, epoch_batches, folder=folder, epochs=epochs,
+                                       backup=RunBackup(folder / BACKUP_FOLDER, run or {}), log=log)
+    return TrainingResult(model, folder, max(epochs, resumed_from), resumed_from, history, _steps(optimizer))
+
+
+def run_epochs(model, optimizer, step, epoch_batches, *, folder, epochs, backup, log=None, end_of_epoch=None,
+               saved_model=None, progress_every=None):
+    """Train ``model`` until ``epochs`` epochs are done: resume, step, stop on NaN, save and back up each epoch.
+
+    The epochs ``backup`` holds are not run again. For each other epoch e
+    (0-based), ``epoch_batches(e)`` gives ``(batches, count)``: an iterable
+    of batches and how many it holds (for the messages); ``step(batch)``
+    takes one optimizer step and returns ``(loss, non_finite, examples)``,
+    the batch's mean loss, its count of NaN or infinite gradient entries and
+    its size. The epoch's loss is the mean per example. A NaN or infinite
+    loss or gradient raises :class:`NonFiniteLossError` naming the epoch,
+    batch and optimizer step; the last finished epoch's files are left as
+    they were. After each epoch, ``end_of_epoch(e)`` (if given) returns
+    ``(figures, text)``: more entries for the epoch's history and for its
+    log line. Then ``saved_model(model)`` (default ``model``) is saved to
+    ``folder/model.keras`` and the weights and optimizer state to
+    ``backup``, both atomically, so a rerun continues after this epoch.
+
+    Args:
+        model, optimizer: the model trained and its (built) optimizer.
+        step: the step hook, ``step(batch) -> (loss, non_finite, examples)``.
+        epoch_batches: ``epoch_batches(epoch) -> (batches, count)``.
+        folder: the run folder (see :func:`prepared_folder`).
+        epochs: total epochs (int >= 1).
+        backup: the run's :class:`keras_seq.training.resume.RunBackup`.
+        log: called with each progress line (default: print it).
+        end_of_epoch: ``end_of_epoch(epoch) -> (dict, str)``, or None.
+        saved_model: ``saved_model(model) -> keras.Model`` to save, or None.
+        progress_every: also log the running loss every this many batches (None: never).
+
+    Returns:
+        ``(history, resumed_from)``: one dict per finished epoch (``epoch``,
+        ``loss``, the ``end_of_epoch`` figures, ``seconds``) over all reruns,
+        and the epochs the backup held at the start.
+    """
+    log = log or _print_line
+    saved_model = saved_model or (lambda m: m)
+    state = backup.restore(model)
+    resumed_from, history = state["epochs_done"], state["history"]
+    if resumed_from:
+        log(f"resuming from {backup.folder} after epoch {resumed_from}")
     for epoch in range(resumed_from, epochs):
         started = time.perf_counter()
-        order = np.random.default_rng([data_seed, epoch]).permutation(len(data[0]))
-        loss = _train_epoch(step, data, order, batch_size, epoch, _kept_checkpoint(folder, len(history)))
-        history.append({"epoch": epoch + 1, "loss": loss, "seconds": round(time.perf_counter() - started, 3)})
-        saving.save_model(model, folder / MODEL_FILE)
+        batches, count = epoch_batches(epoch)
+        total, seen = 0.0, 0
+        for index, batch in enumerate(batches):
+            loss, non_finite, examples = step(batch)
+            loss, non_finite = float(loss), int(non_finite)
+            if not math.isfinite(loss) or non_finite:
+                raise NonFiniteLossError(_non_finite_message(
+                    loss, non_finite, epoch, index, count, optimizer, _kept_checkpoint(folder, len(history))))
+            total += loss * examples
+            seen += examples
+            if progress_every and (index + 1) % progress_every == 0:
+                log(f"  epoch {epoch + 1}/{epochs} batch {index + 1}/{count}: loss {total / seen:.3f}")
+        figures, text = end_of_epoch(epoch) if end_of_epoch else ({}, "")
+        history.append({"epoch": epoch + 1, "loss": total / seen, **figures,
+                        "seconds": round(time.perf_counter() - started, 3)})
+        saving.save_model(saved_model(model), folder / MODEL_FILE)
         backup.save(model, epoch + 1, history)  # state.json last: the epoch counts as done from here
-        log(f"epoch {epoch + 1}/{epochs}: loss {loss:.4f} ({history[-1]['seconds']:.1f} s)")
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}{text} ({history[-1]['seconds']:.1f} s)")
     if not (folder / MODEL_FILE).exists():
-        saving.save_model(model, folder / MODEL_FILE)
-    return TrainingResult(model, folder, max(epochs, resumed_from), resumed_from, history, _steps(optimizer))
+        saving.save_model(saved_model(model), folder / MODEL_FILE)
+    return history, resumed_from
 
 
 def _check_options(epochs, batch_size, learning_rate, clipnorm, global_clipnorm):
@@ -157,8 +228,10 @@ def _print_line(line):
     print(line, flush=True)
 
 
-def _prepared_folder(out_dir, strategy):
-    """This process's run folder, created, with the temporaries of a killed run removed."""
+def prepared_folder(out_dir, strategy=None):
+    """This process's run folder (``out_dir`` but on a cluster's other workers), created, with the temporaries
+    of a killed run removed."""
+    strategy = strategy or tf.distribute.get_strategy()
     folder = distribute.worker_dir(out_dir, strategy)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_files.remove_stale_temporaries(folder)
@@ -176,40 +249,8 @@ def _compiled_model(build_model, strategy, learning_rate, clipnorm, global_clipn
     return model, optimizer
 
 
-def _restore(backup, model, optimizer, learning_rate, log):
-    """Load the backup (if any) into ``model``; return ``(epochs done, history)``."""
-    state = backup.restore(model)
-    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        optimizer.learning_rate = learning_rate  # this run's rate, not the one in the backup
-    if state["epochs_done"]:
-        log(f"resuming from {backup.folder} after epoch {state['epochs_done']}")
-    return state["epochs_done"], state["history"]
-
-
-def _train_epoch(step, data, order, batch_size, epoch, kept):
-    """One pass over ``data = (x, y, weights)`` in ``order``; return the mean loss per example.
-
-    A last batch too small to give every replica an example is skipped. A
-    NaN or infinite loss or gradient raises :class:`NonFiniteLossError`,
-    whose message ends with ``kept`` (which checkpoint survives).
-    """
-    steps_per_epoch = math.ceil(len(order) / batch_size)
-    total, seen = 0.0, 0
-    for index in range(steps_per_epoch):
-        rows = order[index * batch_size:(index + 1) * batch_size]
-        if len(rows) < step.replicas:
-            continue
-        loss, non_finite = step(*(array[rows] for array in data))
-        if not math.isfinite(loss) or non_finite:
-            raise NonFiniteLossError(_non_finite_message(
-                loss, non_finite, epoch, index, steps_per_epoch, step.optimizer, kept))
-        total += loss * len(rows)
-        seen += len(rows)
-    return total / seen
-
-
 def _steps(optimizer):
-    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+    return int(optimizer.iterations.numpy())
 
 
 def _kept_checkpoint(folder, epochs_done):
@@ -227,6 +268,6 @@ def _non_finite_message(loss, non_finite, epoch, step, steps_per_epoch, optimize
     return (
         f"{what} at epoch {epoch + 1}, batch {step + 1} of {steps_per_epoch} "
         f"(optimizer step {_steps(optimizer)}); training stopped and {kept}. "
-        "Lower the learning rate or clip gradients (--clipnorm, --global-clipnorm), "
-        "then rerun with the same --out to continue from the checkpoint."
+        "A lower learning rate or gradient clipping avoids it; training again into the same folder "
+        "continues from the checkpoint."
     )

@@ -23,7 +23,6 @@ import dataclasses
 import io
 import math
 import pathlib
-import time
 import weakref
 
 import keras
@@ -36,8 +35,8 @@ from keras_seq import arguments, atomic_files, saving
 from keras_seq.datasets import natural_writing, ocr_words, word_strips
 from keras_seq.models import ctc
 from keras_seq.models.word_reader import fixed_width_copy, steps_for_width, word_reader
+from keras_seq.training import trainer
 from keras_seq.training.resume import RunBackup
-from keras_seq.training.trainer import BACKUP_FOLDER, MODEL_FILE, NonFiniteLossError
 
 WIDTH_MULTIPLE = 8
 SORT_CHUNK = 16
@@ -277,82 +276,64 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
     learning_rate = arguments.positive_real(learning_rate, "learning_rate")
     global_clipnorm = arguments.positive_real(global_clipnorm, "global_clipnorm")
     seed = arguments.integer(seed, "seed", minimum=0)
-    log = log or (lambda line: print(line, flush=True))
-    folder = pathlib.Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_files.remove_stale_temporaries(folder)
-    atomic_files.remove_stale_temporaries(folder / BACKUP_FOLDER)
+    synthetic = len(data.train) // 2 if synthetic is None else arguments.integer(synthetic, "synthetic", minimum=0)
+    natural = len(data.train) if natural is None else arguments.integer(natural, "natural", minimum=0)
+    folder = trainer.prepared_folder(out_dir)
 
     model = word_reader(**(model_options or {}))
     optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=global_clipnorm)
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
-    backup = RunBackup(folder / BACKUP_FOLDER, run or {})
-    state = backup.restore(model)
-    resumed_from, history = state["epochs_done"], state["history"]
-    if resumed_from:
-        log(f"resuming from {backup.folder} after epoch {resumed_from}")
-
     train_step = ctc_train_step(model, optimizer)
-    synthetic = len(data.train) // 2 if synthetic is None else arguments.integer(synthetic, "synthetic", minimum=0)
-    natural = len(data.train) if natural is None else arguments.integer(natural, "natural", minimum=0)
     bank = word_strips.letter_bank(data.train)
     writers, weights = natural_writing.training_writers(bank)
+    average = WeightAverage(folder / trainer.BACKUP_FOLDER / AVERAGE_FILE)
 
-    average = WeightAverage(folder / BACKUP_FOLDER / AVERAGE_FILE)
-    for epoch in range(resumed_from, epochs):
-        started = time.perf_counter()
-        low = epoch >= math.ceil(LEARNING_RATE_DROP * epochs)
-        optimizer.learning_rate = learning_rate * (0.3 if low else 1.0)
-        rng = np.random.default_rng([seed, epoch])
-        augmenter = word_strips.StripAugmenter(seed=int(rng.integers(2**31)))
-        strips = word_strips.training_strips(data.train, augmenter, synthetic, rng)
-        if natural:
-            writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)))
-            strips += writer.strips(natural_writing.random_texts(natural, rng, word_strips.bank_letters(bank)))
-        steps = math.ceil(len(strips) / batch_size)
-        total, seen = 0.0, 0
-        for step, (x, labels, label_lengths, step_lengths, _) in enumerate(batches(strips, batch_size, rng)):
-            loss, non_finite = train_step(x, labels, label_lengths, step_lengths)
-            loss, non_finite = float(loss), int(non_finite)
-            if not math.isfinite(loss) or non_finite:
-                raise NonFiniteLossError(
-                    f"loss {loss}, {non_finite} non-finite gradient entries at epoch {epoch + 1}, batch "
-                    f"{step + 1} of {steps}; training stopped, the last finished epoch's checkpoint in "
-                    f"{folder / BACKUP_FOLDER} is kept. Lower --learning-rate or --global-clipnorm and rerun "
-                    "with the same --out to continue."
-                )
-            total += loss * len(x)
-            seen += len(x)
-            if (step + 1) % 50 == 0:
-                log(f"  epoch {epoch + 1}/{epochs} batch {step + 1}/{steps}: loss {total / seen:.3f}")
-        held_out = evaluate(model, data.test_real)
-        handwriting = evaluate(model, data.test_natural)
-        history.append({"epoch": epoch + 1, "loss": total / seen, "real_cer": held_out["cer"],
-                        "real_word_accuracy": held_out["word_accuracy"], "natural_cer": handwriting["cer"],
-                        "natural_word_accuracy": handwriting["word_accuracy"],
-                        "seconds": round(time.perf_counter() - started, 1)})
-        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
-        backup.save(model, epoch + 1, history)
-        if low and epoch + 1 not in average.epochs:
-            average.add(model, epoch + 1)
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f}, held-out real CER {held_out['cer']:.4f}, "
-            f"words {held_out['word_accuracy']:.4f}; held-out handwriting CER {handwriting['cer']:.4f}, "
-            f"words {handwriting['word_accuracy']:.4f} ({history[-1]['seconds']:.0f} s)")
-    if average.weights is not None and len(average.epochs) > 1:
-        model.set_weights(average.weights)
-        rng = np.random.default_rng([seed, epochs])
+    def epoch_strips(rng):
+        """The training strips drawn from ``rng``: words and random strings augmented, natural writing."""
         strips = word_strips.training_strips(data.train, word_strips.StripAugmenter(seed=int(rng.integers(2**31))),
                                              synthetic, rng)
         if natural:
             writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)))
             strips += writer.strips(natural_writing.random_texts(natural, rng, word_strips.bank_letters(bank)))
-        recalibrate_batch_norm(model, strips, batch_size, rng)
+        return strips
+
+    def low_rate(epoch):
+        return epoch >= math.ceil(LEARNING_RATE_DROP * epochs)
+
+    def epoch_batches(epoch):
+        optimizer.learning_rate = learning_rate * (0.3 if low_rate(epoch) else 1.0)
+        rng = np.random.default_rng([seed, epoch])
+        strips = epoch_strips(rng)
+        return batches(strips, batch_size, rng), math.ceil(len(strips) / batch_size)
+
+    def step(batch):
+        x, labels, label_lengths, step_lengths, _ = batch
+        return (*train_step(x, labels, label_lengths, step_lengths), len(x))
+
+    def end_of_epoch(epoch):
+        held_out = evaluate(model, data.test_real)
+        handwriting = evaluate(model, data.test_natural)
+        if low_rate(epoch) and epoch + 1 not in average.epochs:
+            average.add(model, epoch + 1)
+        figures = {"real_cer": held_out["cer"], "real_word_accuracy": held_out["word_accuracy"],
+                   "natural_cer": handwriting["cer"], "natural_word_accuracy": handwriting["word_accuracy"]}
+        text = (f", held-out real CER {held_out['cer']:.4f}, words {held_out['word_accuracy']:.4f}; "
+                f"held-out handwriting CER {handwriting['cer']:.4f}, words {handwriting['word_accuracy']:.4f}")
+        return figures, text
+
+    log = log or (lambda line: print(line, flush=True))
+    history, resumed_from = trainer.run_epochs(
+        model, optimizer, step, epoch_batches, folder=folder, epochs=epochs,
+        backup=RunBackup(folder / trainer.BACKUP_FOLDER, run or {}), log=log, end_of_epoch=end_of_epoch,
+        saved_model=lambda m: fixed_width_copy(m, word_strips.MAX_WIDTH), progress_every=50)
+    if average.weights is not None and len(average.epochs) > 1:
+        model.set_weights(average.weights)
+        rng = np.random.default_rng([seed, epochs])
+        recalibrate_batch_norm(model, epoch_strips(rng), batch_size, rng)
         log(f"averaged the weights of epochs {average.epochs[0]}-{average.epochs[-1]} "
             f"({len(average.epochs)} epochs) and recomputed the batch-norm statistics")
-        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
-    elif not (folder / MODEL_FILE).exists():
-        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / MODEL_FILE)
+        saving.save_model(fixed_width_copy(model, word_strips.MAX_WIDTH), folder / trainer.MODEL_FILE)
     return model, history, resumed_from
 
 

@@ -9,7 +9,6 @@ held-out fold's real word strips and on synthetic strings of its letters.
 """
 
 import pathlib
-import sys
 
 GLOBAL_CLIPNORM = 5.0
 LEARNING_RATE = 3e-3
@@ -45,6 +44,7 @@ def run_words(args, defaults):
     epochs, batch_size, learning_rate, clipnorm, out = _check(args, defaults)
     from keras_seq import atomic_files
     from keras_seq.training import reproducible, trainer, words
+    from keras_seq.training.command import stopped
 
     if args.seed is not None:
         reproducible.set_seed(args.seed)
@@ -57,8 +57,7 @@ def run_words(args, defaults):
             data, out_dir=out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             global_clipnorm=clipnorm, seed=args.seed or 0, run=run_description)
     except trainer.NonFiniteLossError as error:
-        print(f"keras-seq train: stopped: {error}", file=sys.stderr)
-        return 3
+        return stopped(error, "a lower --global-clipnorm")
     metrics = words.words_metrics(model, data)
     metrics.update(run_description, epochs=max(epochs, resumed_from), resumed_from_epoch=resumed_from,
                    global_clipnorm=clipnorm, learning_rate=learning_rate,
