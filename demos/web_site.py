@@ -31,6 +31,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 
@@ -53,11 +54,12 @@ WORD_OCCLUSION = {"patch": 4, "stride": 4}
 WORD_COUNT = 200
 
 
-def node_modules(cache):
+def node_modules(cache, log=None):
     """The ``node_modules`` folder holding the pinned LiteRT.js; ``npm ci`` installs it when missing.
 
     It is installed beside ``web_static/package.json`` when that folder is
-    writable (a source checkout), else in ``cache``.
+    writable (a source checkout), else in ``cache``; before running npm,
+    ``log`` (default: print to stderr) is told where and what.
 
     Raises:
         OSError: npm is not installed, or ``npm ci`` failed (its last lines are quoted).
@@ -73,6 +75,7 @@ def node_modules(cache):
             f"{STATIC / 'package-lock.json'}); neither node nor npm is on PATH. Install Node.js "
             "(e.g. apt-get install nodejs npm) and run the command again"
         )
+    (log or _to_stderr)(f"installing LiteRT.js (npm @litertjs/core, pinned) with npm ci into {folder / 'node_modules'}")
     if folder != STATIC:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):
@@ -207,3 +210,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
     }
     paths["config"] = write_json(config, folder / "config.json")
     return paths
+
+
+def _to_stderr(line):
+    print(line, file=sys.stderr, flush=True)

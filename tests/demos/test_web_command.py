@@ -59,6 +59,34 @@ def test_a_clear_error_when_node_and_npm_are_missing(monkeypatch, tmp_path):
         web_site.node_modules(tmp_path / "cache")
 
 
+def test_npm_ci_is_announced_before_it_runs(monkeypatch, tmp_path):
+    """npm ci installs LiteRT.js beside package.json, and the user is told where before npm runs."""
+    static = tmp_path / "static"
+    static.mkdir()
+    for name in ("package.json", "package-lock.json"):
+        (static / name).write_bytes((web_site.STATIC / name).read_bytes())
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    creates = " && ".join(f"mkdir -p $(dirname node_modules/{source}) && touch node_modules/{source}"
+                          for source, _ in web_site.LITERT_FILES)
+    (bin_folder / "npm").write_text(f"#!/bin/sh\n[ -f ../announced ] || exit 7\n{creates}\n")
+    (bin_folder / "node").write_text("#!/bin/sh\n")
+    for tool in ("npm", "node"):
+        (bin_folder / tool).chmod(0o755)
+    monkeypatch.setattr(web_site, "STATIC", static)
+    monkeypatch.setenv("PATH", f"{bin_folder}:/usr/bin:/bin")
+    lines = []
+
+    def log(line):
+        lines.append(line)
+        (tmp_path / "announced").touch()  # the fake npm fails unless this came first
+
+    folder = web_site.node_modules(tmp_path / "cache", log=log)
+    assert folder == static / "node_modules"
+    assert lines == [f"installing LiteRT.js (npm @litertjs/core, pinned) with npm ci into {folder}"]
+    assert web_site.node_modules(tmp_path / "cache", log=log) == folder and len(lines) == 1  # installed: quiet
+
+
 def test_the_pinned_runtime_is_litertjs_from_the_lock_file():
     import json
 
