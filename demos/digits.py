@@ -246,7 +246,8 @@ def compare_on_device(model, edge, sizes, x_test, y_test, latency_runs):
 
 def explain_with_saliency(model, images, labels, out, smoothgrad_samples, progress):
     """The four saliency figures for ``images``; says how much of each map lies on the ink."""
-    from keras_seq.demos.saliency import explain_digits, ink_contrast
+    from keras_seq.demos.saliency import explain_digits
+    from keras_seq.saliency import ink_contrast
 
     saliency = explain_digits(model, images, labels, out=out, model_name=model.name,
                               smoothgrad_samples=smoothgrad_samples)

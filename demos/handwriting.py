@@ -11,7 +11,7 @@
    held-out words (including up to three that Keras misreads) decoded next
    to their truth;
 4. draws, for a few held-out words, the per-letter saliency over the whole
-   word (:class:`keras_seq.demos.saliency.LetterSaliency`): row ``t`` shows which
+   word (:class:`keras_seq.saliency.LetterSaliency`): row ``t`` shows which
    letters' pixels decided letter ``t``. A bidirectional LSTM,
    ``o_t = theta(W_f h_t^(f) + W_b h_t^(b))``, may look both left and
    right of ``t``; ``letter_share`` measures how much it does.
@@ -85,7 +85,7 @@ def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     Returns:
         A dict: ``metrics`` ``{"keras"|"tflite": {letter_accuracy,
         word_accuracy}}``, ``decoded`` list of ``(truth, keras, tflite)``,
-        ``saliency`` list of :class:`keras_seq.demos.saliency.LetterSaliency` results,
+        ``saliency`` list of :class:`keras_seq.saliency.LetterSaliency` results,
         ``paths`` of the written files.
     """
     from keras_seq import export
@@ -181,7 +181,8 @@ def decode_some_words(probabilities, test, y_test, mask_test, progress):
 
 def explain_words(model, test, count, out, paths, progress):
     """Per-letter saliency figures of ``count`` distinct words of ``test``; ``paths`` gets each figure."""
-    from keras_seq.demos.saliency import LetterSaliency, draw_letter_saliency
+    from keras_seq.demos.saliency import draw_letter_saliency
+    from keras_seq.saliency import LetterSaliency
 
     explainer = LetterSaliency(model)
     saliency = []

@@ -19,7 +19,7 @@
 In the page: draw a digit (mouse, pen or touch); it is preprocessed as
 ``keras-seq infer`` preprocesses a PNG, and the phone model's answer, its
 ten probabilities, the latency and an occlusion map (as
-:mod:`keras_seq.demos.occlusion` computes it, through the same file) appear;
+:class:`keras_seq.saliency.OcclusionSensitivity` computes it, through the same file) appear;
 a float32/int8 switch picks the file. Pick a held-out word to see each
 letter read, with its probability, and a per-letter occlusion strip. Write
 a word on the wide canvas: the drawing is normalised as ``keras-seq infer``

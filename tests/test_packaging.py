@@ -17,7 +17,8 @@ def run_python(python, code, cwd):
 
 
 def test_core_packages_never_load_export_or_demos(tmp_path):
-    code = ("import sys, keras_seq.layers, keras_seq.training, keras_seq.models, keras_seq.datasets; "
+    code = ("import sys, keras_seq.layers, keras_seq.training, keras_seq.models, keras_seq.datasets, "
+            "keras_seq.saliency; "
             "print(sorted(m for m in sys.modules if m.split('.')[:2] in "
             "(['keras_seq', 'export'], ['keras_seq', 'demos'])))")
     result = run_python(sys.executable, code, cwd=tmp_path)
@@ -60,7 +61,7 @@ def test_wheel_holds_keras_seq_only(wheel):
         assert archive.read(top_level).decode().split() == ["keras_seq"]
     packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert packages == {"keras_seq"}
-    for module in ("keras_seq/export/convert.py", "keras_seq/demos/command.py",
+    for module in ("keras_seq/export/convert.py", "keras_seq/demos/command.py", "keras_seq/saliency/gradcam.py",
                    "keras_seq/datasets/data/mnist.npz"):
         assert module in names
 

@@ -1,49 +1,12 @@
-"""Saliency maps: which input pixels a classifier's decision depends on.
+"""The saliency demo: the four digit maps and the letter maps drawn as figures.
 
-Small classes in the tf-keras-vis style (one ``__call__``, options as keyword
-arguments, no global state, one method per module) over a Keras image
-classifier whose output is a softmax over classes. Vanilla saliency and SmoothGrad run tf-keras-vis's
-``Saliency``; Grad-CAM++ and Score-CAM are computed here (reasons in their
-docstrings). Each call returns maps of shape (N, H, W), min-max
-scaled to [0, 1] per image. Gradient methods differentiate the class score
-``S_c`` *before* the softmax (the logit), as Simonyan et al. do, so the map
-is not flattened by a saturated softmax.
-
-- :class:`VanillaSaliency`: ``M(x) = max_channel |dS_c/dx|``.
-- :class:`SmoothGrad`: ``M(x) = 1/n sum_k |dS_c/dx (x + N(0, sigma^2))|`` with
-  ``sigma = noise * (max x - min x)``.
-- :class:`GradCAMPlusPlus`: a ReLU-weighted sum of a convolutional layer's
-  feature maps ``A^k``, weights from first, second and third derivatives of
-  ``exp(S_c)`` (Chattopadhay et al. 2018), upsampled to the input size.
-- :class:`ScoreCAM`: feature maps ``A^k`` used as input masks; weight of map
-  ``k`` is the softmax score of class ``c`` on ``x * norm(A^k)`` (Wang et al.
-  2020). Gradient free.
-- :class:`LetterSaliency`: for a sequence labeller (T letters in, T softmaxes
-  out), ``M_t(x) = |dS_{t, y_t}/dx|`` over the *whole* word, one map per
-  output position ``t``: which letters' pixels decided letter ``t``.
-
-Run ``python -m keras_seq.demos.saliency --model MODEL.keras`` to draw the four digit
-maps for a saved digit model on MNIST test digits.
-
-Example:
-    >>> maps = SmoothGrad(model, samples=20)(images, classes)   # (N, 28, 28)
+The methods are the library's, :mod:`keras_seq.saliency`. Run
+``python -m keras_seq.demos.saliency --model MODEL.keras`` to draw the four
+digit maps for a saved digit model on MNIST test digits.
 """
 
-from keras_seq.demos.saliency.feature_maps import field_padding, last_feature_map_layer, upsample_to_input
 from keras_seq.demos.saliency.figures import METHOD_TITLES, draw_letter_saliency, draw_method_figure
-from keras_seq.demos.saliency.gradcam import GradCAMPlusPlus
-from keras_seq.demos.saliency.image_batch import check_images_and_classes
-from keras_seq.demos.saliency.letter import LetterSaliency
-from keras_seq.demos.saliency.logits import logits_model
-from keras_seq.demos.saliency.metric import ink_contrast
 from keras_seq.demos.saliency.pipeline import FILE_NAMES, METHODS, explain_digits, main
-from keras_seq.demos.saliency.scorecam import ScoreCAM
-from keras_seq.demos.saliency.smoothgrad import SmoothGrad
-from keras_seq.demos.saliency.vanilla import VanillaSaliency
 
-__all__ = [
-    "FILE_NAMES", "METHODS", "METHOD_TITLES", "GradCAMPlusPlus", "LetterSaliency", "ScoreCAM", "SmoothGrad",
-    "VanillaSaliency", "check_images_and_classes", "draw_letter_saliency", "draw_method_figure",
-    "explain_digits", "field_padding", "ink_contrast", "last_feature_map_layer", "logits_model", "main",
-    "upsample_to_input",
-]
+__all__ = ["FILE_NAMES", "METHODS", "METHOD_TITLES", "draw_letter_saliency", "draw_method_figure",
+           "explain_digits", "main"]

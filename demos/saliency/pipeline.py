@@ -6,11 +6,11 @@ import numpy as np
 
 from keras_seq import arguments
 from keras_seq.demos.saliency.figures import draw_method_figure
-from keras_seq.demos.saliency.gradcam import GradCAMPlusPlus
-from keras_seq.demos.saliency.image_batch import check_images_and_classes
-from keras_seq.demos.saliency.scorecam import ScoreCAM
-from keras_seq.demos.saliency.smoothgrad import SmoothGrad
-from keras_seq.demos.saliency.vanilla import VanillaSaliency
+from keras_seq.saliency.gradcam import GradCAMPlusPlus
+from keras_seq.saliency.image_batch import check_images_and_classes
+from keras_seq.saliency.scorecam import ScoreCAM
+from keras_seq.saliency.smoothgrad import SmoothGrad
+from keras_seq.saliency.vanilla import VanillaSaliency
 from keras_seq.quiet_output import quiet_unless_verbose_in
 
 METHODS = {cls.name: cls for cls in (VanillaSaliency, SmoothGrad, GradCAMPlusPlus, ScoreCAM)}

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from keras_seq.demos import figures
-from keras_seq.demos.occlusion import OcclusionSensitivity, map_correlation, occlusion_vs_gradient
-from keras_seq.demos.saliency import ink_contrast
+from keras_seq.demos.occlusion import map_correlation, occlusion_vs_gradient
+from keras_seq.saliency import OcclusionSensitivity, ink_contrast
 
 
 def _corner_classifier(batch):

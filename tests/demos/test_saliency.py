@@ -2,7 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq.demos import figures, saliency
+from keras_seq import saliency
+from keras_seq.demos import figures
+from keras_seq.demos import saliency as saliency_demo
 
 
 def test_logits_model_gives_the_scores_before_the_softmax(trained_cnn, mnist_small):
@@ -12,11 +14,11 @@ def test_logits_model_gives_the_scores_before_the_softmax(trained_cnn, mnist_sma
     assert trained_cnn.layers[-1].activation is keras.activations.softmax  # original untouched
 
 
-@pytest.mark.parametrize("method", sorted(saliency.METHODS))
+@pytest.mark.parametrize("method", sorted(saliency_demo.METHODS))
 def test_every_method_maps_in_unit_range_and_peaks_on_ink(method, trained_cnn, mnist_small):
     images, labels = mnist_small[2][:6], mnist_small[3][:6]
     options = {"samples": 8} if method == "smoothgrad" else {}
-    maps = saliency.METHODS[method](trained_cnn, **options)(images, labels)
+    maps = saliency_demo.METHODS[method](trained_cnn, **options)(images, labels)
     assert maps.shape == (6, 28, 28) and np.all(np.isfinite(maps))
     assert maps.min() >= 0.0 and maps.max() <= 1.0 + 1e-6
     assert np.all(maps.reshape(6, -1).std(axis=1) > 0.01)  # not constant
@@ -71,13 +73,13 @@ def test_bad_options_are_refused(trained_cnn):
     with pytest.raises(ValueError, match="batch_size=0 is not allowed"):
         saliency.ScoreCAM(trained_cnn, batch_size=0)
     with pytest.raises(ValueError, match="methods='lime' is not allowed; expected one of 'vanilla'"):
-        saliency.explain_digits(trained_cnn, np.zeros((1, 28, 28, 1)), [0], methods=("lime",))
+        saliency_demo.explain_digits(trained_cnn, np.zeros((1, 28, 28, 1)), [0], methods=("lime",))
 
 
 def test_explain_digits_writes_one_readable_figure_per_method(trained_cnn, mnist_small, tmp_path):
     images, labels = mnist_small[2][:3], mnist_small[3][:3]
-    result = saliency.explain_digits(trained_cnn, images, labels, out=tmp_path, smoothgrad_samples=2)
-    assert sorted(p.name for p in result["paths"]) == sorted(saliency.FILE_NAMES.values())
+    result = saliency_demo.explain_digits(trained_cnn, images, labels, out=tmp_path, smoothgrad_samples=2)
+    assert sorted(p.name for p in result["paths"]) == sorted(saliency_demo.FILE_NAMES.values())
     for path in result["paths"]:
         assert figures.png_size(path) == (round((1.55 * 3 + 1.0) * 100), 400)
     assert result["predicted"].shape == (3,)
@@ -103,7 +105,7 @@ def test_letter_saliency_sees_context_only_through_the_recurrence(tmp_path):
     assert share.shape == (5, 5) and np.allclose(share.sum(axis=1), 1.0)
     assert share[0, 1:].sum() > 0 and share[4, :4].sum() > 0  # looks right of t=0 and left of t=4
     assert bidirectional["maps"].shape == (5, 5, 16, 8) and bidirectional["maps"].max() == pytest.approx(1.0)
-    path = saliency.draw_letter_saliency(word, bidirectional, "abcde", tmp_path / "word.png")
+    path = saliency_demo.draw_letter_saliency(word, bidirectional, "abcde", tmp_path / "word.png")
     width, height = figures.png_size(path)
     assert width > 500 and height > 300
 

@@ -110,7 +110,7 @@ def test_int8_switch_runs_the_int8_file(page, site, draw):
 
 
 def test_occlusion_map_equals_python_occlusion_through_the_same_file(page, site, draw):
-    from keras_seq.demos.occlusion import OcclusionSensitivity
+    from keras_seq.saliency import OcclusionSensitivity
     from keras_seq.demos.web_site import DIGIT_OCCLUSION
 
     last = draw(page, DIGIT_STROKES["4"])

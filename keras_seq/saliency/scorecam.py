@@ -3,13 +3,13 @@
 import numpy as np
 
 from keras_seq import arguments
-from keras_seq.demos.saliency.feature_maps import (
+from keras_seq.saliency.feature_maps import (
     FeatureMapsAndScores,
     last_feature_map_layer,
     min_max,
     upsample_to_input,
 )
-from keras_seq.demos.saliency.image_batch import check_images_and_classes
+from keras_seq.saliency.image_batch import check_images_and_classes
 
 
 class ScoreCAM:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_seq.demos.saliency.logits import logits_model
+from keras_seq.saliency.logits import logits_model
 
 
 class LetterSaliency:

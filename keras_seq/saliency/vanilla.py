@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from keras_seq.demos.saliency.image_batch import check_images_and_classes
-from keras_seq.demos.saliency.logits import logits_model
-from keras_seq.demos.saliency.tf_keras_vis_calls import class_score, quiet
+from keras_seq.saliency.image_batch import check_images_and_classes
+from keras_seq.saliency.logits import logits_model
+from keras_seq.saliency.tf_keras_vis_calls import class_score, quiet
 
 
 class VanillaSaliency:

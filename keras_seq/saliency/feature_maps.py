@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from keras_seq.demos.saliency.logits import logits_model
-from keras_seq.demos.saliency.tf_keras_vis_calls import quiet
+from keras_seq.saliency.logits import logits_model
+from keras_seq.saliency.tf_keras_vis_calls import quiet
 
 
 def field_padding(model):
