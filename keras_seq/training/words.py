@@ -180,7 +180,7 @@ def ctc_train_step(model, optimizer):
                                   spec((None,), tf.int32), spec((None,), tf.int32)])
     def step(x, labels, label_lengths, step_lengths):
         with tf.GradientTape() as tape:
-            logits = logits_model(x, training=True)
+            logits = logits_model([x], training=True)
             losses = tf.nn.ctc_loss(labels, logits, label_lengths, step_lengths,
                                     logits_time_major=False, blank_index=ctc.BLANK)
             loss = tf.reduce_mean(losses)

@@ -108,6 +108,6 @@ def test_batch_norm_recalibration_gives_the_plain_mean_of_the_batch_statistics()
     norm = model.get_layer("conv1_normalised")
     conv = keras.Model(model.inputs, model.get_layer("conv1").output)
     words.recalibrate_batch_norm(model, strips, batch_size=2, rng=None, count=2)
-    batch_means = [np.asarray(conv(x)).mean(axis=(0, 1, 2)) for x, *_ in words.batches(strips, 2)]
+    batch_means = [np.asarray(conv([x])).mean(axis=(0, 1, 2)) for x, *_ in words.batches(strips, 2)]
     np.testing.assert_allclose(norm.moving_mean.numpy(), np.mean(batch_means, axis=0), rtol=1e-4, atol=1e-6)
     assert norm.momentum == 0.99  # put back
