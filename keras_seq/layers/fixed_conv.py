@@ -61,9 +61,12 @@ class FixedConv2D(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
-        inputs, padding = conv_arguments.padded(ops.cast(inputs, self.compute_dtype), self.padding)
-        kernel = ops.convert_to_tensor(self._depthwise_kernel, dtype=self.compute_dtype)
-        return ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=padding)
+        # TensorFlow's half-precision depthwise kernel takes equal strides only: unequal ones run in float32.
+        dtype = "float32" if self.strides[0] != self.strides[1] else self.compute_dtype
+        inputs, padding = conv_arguments.padded(ops.cast(inputs, dtype), self.padding)
+        kernel = ops.convert_to_tensor(self._depthwise_kernel, dtype=dtype)
+        outputs = ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=padding)
+        return ops.cast(outputs, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return conv_arguments.output_shape(input_shape, self.kernel.shape, self.strides, self.padding, input_shape[-1])

@@ -1,5 +1,6 @@
 """Running a recurrent cell over time: the unrolled RNN (Elman 1990)."""
 
+import copy
 import inspect
 
 import keras
@@ -404,6 +405,6 @@ class Recurrent(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = copy.deepcopy(config)  # Keras's StackedRNNCells.from_config pops "cells" from what it is given
         config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
         return cls(**config)

@@ -1,7 +1,5 @@
 """Elman: the same results, weights and gradients as keras.layers.SimpleRNN."""
 
-import os
-import tempfile
 
 import keras
 import numpy as np
@@ -165,19 +163,6 @@ def test_recurrent_dropout_mask_is_fixed_over_time():
     scale = 1.0 / (1 - rate)
     assert set(np.unique(out[:, 0])) <= {0.0, scale}
     np.testing.assert_allclose(out[:, 1], out[:, 0] ** 2, atol=1e-6)  # same mask again
-
-
-def test_config_and_keras_file_round_trip():
-    layer = Elman(5, activation="relu", dropout=0.1, return_sequences=True, go_backwards=True)
-    clone = Elman.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-    inputs = keras.Input((6, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(layer(inputs)))
-    path = os.path.join(tempfile.mkdtemp(), "elman.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-    assert isinstance(loaded.layers[1], Elman)
-    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
 
 
 def test_is_a_recurrent_layer_with_public_attributes():

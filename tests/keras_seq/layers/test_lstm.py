@@ -1,8 +1,6 @@
 """LSTM: the same results, weights and gradients as keras.layers.LSTM; the
 lecture's variant against a NumPy implementation of its equations."""
 
-import os
-import tempfile
 
 import keras
 import numpy as np
@@ -194,21 +192,6 @@ def test_public_attributes_for_export():
         True,
     )
     assert LSTM(3).cell.output_activation is keras.activations.tanh
-
-
-def test_config_and_keras_file_round_trip():
-    layer = LSTM(5, output_activation=None, unit_forget_bias=False, return_sequences=True)
-    clone = LSTM.from_config(layer.get_config())
-    assert clone.get_config() == layer.get_config()
-    assert clone.output_activation is None
-    inputs = keras.Input((None, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(layer(keras.layers.Masking()(inputs))))
-    path = os.path.join(tempfile.mkdtemp(), "lstm.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
-    cell = LSTMCell(4, output_activation=None)
-    assert LSTMCell.from_config(cell.get_config()).get_config() == cell.get_config()
 
 
 def test_fits_a_model():
