@@ -15,7 +15,10 @@ first:
 
    stored in the member ``keras_seq.sha256``. A mismatch (weights changed,
    even with the zip CRC recomputed) is refused; a file without one loads
-   with an :class:`UnverifiedModelWarning`.
+   with an :class:`UnverifiedModelWarning`. With a signing key configured
+   (:mod:`keras_seq.model_signature`), the member ``keras_seq.hmac-sha256``
+   must hold HMAC-SHA256(key, the digest's hex over every member but the
+   digest and the signature), or the file is refused.
 3. A probe: ``load_model(safe_mode=True)`` in a new interpreter under a time
    and memory limit, so a native crash, hang or memory blow-up kills only the
    child. Files that passed are remembered by sha256 for the process.
@@ -35,11 +38,12 @@ import sys
 import warnings
 import zipfile
 
-from keras_seq import atomic_files
+from keras_seq import atomic_files, model_signature
 from keras_seq.file_digest import sha256_of
 
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 DIGEST_MEMBER = "keras_seq.sha256"
+SIGNATURE_MEMBER = model_signature.SIGNATURE_NAME
 MAX_JSON_BYTES = 8 << 20  # config.json and metadata.json; a large model's config is well under 1 MiB
 MAX_UNZIPPED_BYTES = 4 << 30
 MAX_COMPRESSION_RATIO = 200
@@ -119,6 +123,23 @@ def _digest(archive, entries):
     return digest.hexdigest()
 
 
+def _signed_content(archive, entries):
+    """What a signature signs: the digest's hex over every member but the digest and the signature."""
+    return _digest(archive, [e for e in entries if e.filename != SIGNATURE_MEMBER]).encode()
+
+
+def _check_signature(archive, by_name, what):
+    """With a signing key configured, refuse a file that is unsigned or whose signature does not verify."""
+    key = model_signature.signing_key()
+    if key is None:
+        return
+    entry = by_name.get(SIGNATURE_MEMBER)
+    if entry is not None and entry.file_size != model_signature.SIGNATURE_LENGTH:
+        raise ModelFileError(f"{what}: its signature member is not a signature")
+    stored = None if entry is None else archive.read(entry)
+    reason = model_signature.refusal(key, stored, _signed_content(archive, by_name.values()))
+    if reason is not None:
+        raise ModelFileError(f"{what}: {reason}")
 
 
 def _check_archive(archive, what):
@@ -148,6 +169,7 @@ def _check_archive(archive, what):
     if bad is not None:
         raise ModelFileError(f"{what}: member {bad!r} fails its CRC check")
     if DIGEST_MEMBER not in by_name:
+        _check_signature(archive, by_name, what)
         return False
     if by_name[DIGEST_MEMBER].file_size != 64:
         raise ModelFileError(f"{what}: its digest member is not a sha256 digest")
@@ -157,6 +179,7 @@ def _check_archive(archive, what):
             f"{what}: its content does not match its sha256 digest: the file was damaged or changed "
             "after it was written"
         )
+    _check_signature(archive, by_name, what)
     return True
 
 
@@ -184,6 +207,7 @@ def check_keras_file(path, probe=True, timeout=180, what=None):
         raise ModelFileError(f"{what} does not exist")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{what} cannot be loaded as a Keras model: it is not a .keras (zip) archive")
+    model_signature.signing_key()  # a bad key is the caller's error, not the file's: raised here, as it is
     try:
         with zipfile.ZipFile(path) as archive:
             verified = _check_archive(archive, what)
@@ -226,6 +250,12 @@ def load_keras_model(path, probe=True, what=None):
 
 
 def _append_digest(path):
+    key = model_signature.signing_key()  # with a key, the signature first, so the digest covers it
+    if key is not None:
+        with zipfile.ZipFile(path) as archive:
+            signature = model_signature.sign(key, _signed_content(archive, archive.infolist()))
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(SIGNATURE_MEMBER, signature)
     with zipfile.ZipFile(path) as archive:
         digest = _digest(archive, archive.infolist())
     with zipfile.ZipFile(path, "a") as archive:
