@@ -56,3 +56,15 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def runner(browser):
+    """A BrowserRunner on the session's browser (``browser`` skips, with the reason, where chromium or
+    LiteRT.js are missing; this skips where the browser has no WebGPU)."""
+    from keras_seq.demos.browser_runner import BrowserRunner
+
+    with BrowserRunner(browser_type=browser.browser_type) as started:
+        if not started.webgpu["available"]:
+            pytest.skip(f"chromium has no WebGPU here: {started.webgpu['reason']}")
+        yield started

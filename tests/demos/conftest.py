@@ -73,3 +73,26 @@ def page(browser, served):
     page.on("console", lambda message: page.console_errors.append(message.text) if message.type == "error" else None)
     yield page
     page.close()
+
+
+PHONE_WIDTH = 375
+
+
+@pytest.fixture
+def phone(browser, served):
+    """The demo page, ready, on a 375 x 740 touch screen: ``(page, swipe)``, ``swipe(points)`` one finger
+    stroke through page coordinates (real touch events through the DevTools protocol)."""
+    context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 740}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(served.url)
+    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    touch = context.new_cdp_session(page)
+
+    def swipe(points):
+        kinds = ["touchStart"] + ["touchMove"] * (len(points) - 1)
+        for kind, (x, y) in zip(kinds, points):
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    yield page, swipe
+    context.close()

@@ -17,17 +17,6 @@ class FirstRow(keras.layers.Layer):
         return x[:, 0]
 
 
-@pytest.fixture(scope="module")
-def runner(browser):
-    """A BrowserRunner (``browser`` skips, with the reason, where chromium or LiteRT.js are missing)."""
-    from keras_seq.demos.browser_runner import BrowserRunner
-
-    with BrowserRunner(browser_type=browser.browser_type) as started:
-        if not started.webgpu["available"]:
-            pytest.skip(f"chromium has no WebGPU here: {started.webgpu['reason']}")
-        yield started
-
-
 def digit_input(seed=0):
     return np.random.default_rng(seed).random((1, 28, 28, 1), dtype=np.float32)
 

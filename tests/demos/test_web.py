@@ -161,26 +161,16 @@ def test_screenshot_is_not_blank(page, draw, tmp_path):
     assert pixels.std() > 20 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
 
 
-def test_works_on_a_phone_sized_screen(browser, served):
+def test_works_on_a_phone_sized_screen(phone):
     """375 px wide, touch: nothing wider than the screen, and a finger-drawn digit is read."""
-    context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True)
-    phone = context.new_page()
-    phone.goto(served.url)
-    phone.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    phone, swipe = phone
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     box = phone.get_by_test_id("digit-canvas").bounding_box()
     assert box["width"] <= 375 and box["width"] >= 200
-    # a finger stroke: real touch events through the DevTools protocol
-    touch = context.new_cdp_session(phone)
     x = box["x"] + 0.5 * box["width"]
-    ys = [box["y"] + f * box["height"] for f in np.linspace(0.15, 0.85, 12)]
-    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": ys[0]}]})
-    for y in ys[1:]:
-        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    swipe([(x, box["y"] + f * box["height"]) for f in np.linspace(0.15, 0.85, 12)])
     phone.wait_for_function(DIGIT_DONE)
     assert phone.get_by_test_id("digit-prediction").inner_text().isdigit()
-    context.close()
 
 
 def _family_models():

@@ -317,27 +317,18 @@ def test_blank_canvas_and_too_wide_scribble_show_one_clear_message(page, write, 
     assert not page.errors and not page.console_errors
 
 
-def test_writing_with_a_finger_on_a_phone_sized_screen(browser, served):
+def test_writing_with_a_finger_on_a_phone_sized_screen(phone):
     """375 px wide, touch: the wide canvas fits the screen and a finger-written word is read."""
-    context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True, is_mobile=True)
-    phone = context.new_page()
-    phone.goto(served.url)
-    phone.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    phone, swipe = phone
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     canvas = phone.get_by_test_id("write-canvas")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert 200 <= box["width"] <= 375
-    touch = context.new_cdp_session(phone)
     points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in WORDS["zigzag"][0]]
     path = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0)) for (x0, y0), (x1, y1) in zip(points, points[1:])
             for t in np.linspace(0, 1, 6)[1:]]
-    x, y = points[0]
-    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    for x, y in path:
-        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    swipe([points[0]] + path)
     phone.wait_for_function(WRITE_SETTLED)
     assert phone.evaluate("window.kerasSeqDemo.write.last.text")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
-    context.close()

@@ -13,17 +13,6 @@ from keras_seq.export import to_tflite
 from keras_seq.layers import LSTM, Bidirectional, Elman, stacked
 
 
-@pytest.fixture(scope="module")
-def runner(browser):
-    """A BrowserRunner (``browser`` skips, with the reason, where chromium or LiteRT.js are missing)."""
-    from keras_seq.demos.browser_runner import BrowserRunner
-
-    with BrowserRunner(browser_type=browser.browser_type) as started:
-        if not started.webgpu["available"]:
-            pytest.skip(f"chromium has no WebGPU here: {started.webgpu['reason']}")
-        yield started
-
-
 def masked(x):
     return keras.layers.Masking(0.0)(x)
 

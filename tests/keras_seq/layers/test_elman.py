@@ -4,9 +4,10 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_seq.layers import Elman, ElmanCell, Recurrent
+
+from recurrent_parity import as_list, assert_all_close, gradients
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 6, 3)).astype("float32")
@@ -14,10 +15,6 @@ MASK = np.ones((4, 6), bool)
 MASK[1, 4:] = False  # right padding
 MASK[2, 1:] = False
 MASK[3, :] = False  # fully masked
-
-
-def as_list(y):
-    return [np.asarray(v) for v in (y if isinstance(y, (list, tuple)) else [y])]
 
 
 def twin(kwargs):
@@ -42,8 +39,7 @@ def twin(kwargs):
 @pytest.mark.parametrize("mask", [None, MASK], ids=["no_mask", "mask"])
 def test_forward_matches_simple_rnn(kwargs, mask):
     ours, theirs = twin(kwargs)
-    for a, b in zip(as_list(ours(X, mask=mask)), as_list(theirs(X, mask=mask))):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert_all_close(ours(X, mask=mask), theirs(X, mask=mask))
 
 
 def test_weights_move_both_ways():
@@ -77,16 +73,7 @@ def test_lecture_equation_by_hand():
 )
 def test_gradients_match_simple_rnn(kwargs, mask, training):
     ours, theirs = twin(kwargs)
-    x = tf.constant(X)
-
-    def gradients(layer):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.sin(3.0 * layer(x, mask=mask, training=training)))
-        return tape.gradient(loss, [x] + layer.trainable_weights)
-
-    for a, b in zip(gradients(ours), gradients(theirs)):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert_all_close(gradients(ours, X, mask, training), gradients(theirs, X, mask, training), atol=1e-4)
 
 
 def test_stateful_batches_match_simple_rnn():
@@ -124,19 +111,15 @@ def test_cell_runs_inside_keras_rnn():
     np.testing.assert_allclose(keras_rnn(X), ours(X), atol=1e-5)
 
 
+def linear_elman(**kwargs):
+    """Three linear units, no bias, every step returned: h_t = W x_t + W_h h_{t-1}, dropout masks visible."""
+    return Elman(3, activation=None, use_bias=False, return_sequences=True, **kwargs)
+
+
 def test_dropout_masks_are_fixed_over_time():
     """Input dropout as Keras: one mask per sequence, the same at every step."""
     rate = 0.5
-    layer = Elman(
-        3,
-        dropout=rate,
-        activation=None,
-        use_bias=False,
-        kernel_initializer="identity",
-        recurrent_initializer="zeros",
-        return_sequences=True,
-        seed=3,
-    )
+    layer = linear_elman(dropout=rate, kernel_initializer="identity", recurrent_initializer="zeros", seed=3)
     x = np.ones((8, 5, 3), "float32")
     out = np.asarray(layer(x, training=True))  # h_t = x_t * mask / (1 - rate)
     assert set(np.unique(out)) <= {0.0, 1.0 / (1 - rate)}
@@ -147,16 +130,7 @@ def test_dropout_masks_are_fixed_over_time():
 
 def test_recurrent_dropout_mask_is_fixed_over_time():
     rate = 0.5
-    layer = Elman(
-        3,
-        recurrent_dropout=rate,
-        activation=None,
-        use_bias=False,
-        kernel_initializer="zeros",
-        recurrent_initializer="identity",
-        return_sequences=True,
-        seed=4,
-    )
+    layer = linear_elman(recurrent_dropout=rate, kernel_initializer="zeros", recurrent_initializer="identity", seed=4)
     x = np.zeros((8, 3, 3), "float32")
     h0 = np.ones((8, 3), "float32")
     out = np.asarray(layer(x, initial_state=[h0], training=True))  # h_t = h_{t-1} * m / (1 - r)

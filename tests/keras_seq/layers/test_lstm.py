@@ -9,16 +9,14 @@ import tensorflow as tf
 
 from keras_seq.layers import LSTM, LSTMCell, Recurrent
 
+from recurrent_parity import as_list, assert_all_close, gradients
+
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(4, 6, 3)).astype("float32")
 MASK = np.ones((4, 6), bool)
 MASK[1, 4:] = False
 MASK[2, 1:] = False
 MASK[3, :] = False
-
-
-def as_list(y):
-    return [np.asarray(v) for v in (y if isinstance(y, (list, tuple)) else [y])]
 
 
 def twin(kwargs, units=5):
@@ -52,8 +50,7 @@ def test_forward_matches_keras_lstm(kwargs, mask):
         theirs.set_weights(ours.get_weights())
     else:
         ours, theirs = twin(kwargs)
-    for a, b in zip(as_list(ours(X, mask=mask)), as_list(theirs(X, mask=mask))):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert_all_close(ours(X, mask=mask), theirs(X, mask=mask))
 
 
 def test_weights_layout_and_both_directions():
@@ -106,18 +103,7 @@ def test_equations_by_hand_in_numpy(output_activation):
 )
 def test_gradients_match_keras_lstm(kwargs, mask, training):
     ours, theirs = twin(kwargs)
-    x = tf.constant(X)
-
-    def gradients(layer):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs = layer(x, mask=mask, training=training)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            loss = sum(tf.reduce_sum(tf.sin(3.0 * y + i)) for i, y in enumerate(outputs))
-        return tape.gradient(loss, [x] + layer.trainable_weights)
-
-    for a, b in zip(gradients(ours), gradients(theirs)):
-        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert_all_close(gradients(ours, X, mask, training), gradients(theirs, X, mask, training), atol=1e-4)
 
 
 def test_lecture_variant_gradients_match_autodiff():
