@@ -60,11 +60,18 @@ class UnverifiedModelWarning(UserWarning):
     """A model file carries no digest, so damage to it cannot be detected."""
 
 
-def limit_child_memory():
-    """Cap the calling (child) process's address space at ``PROBE_MEMORY_BYTES``."""
+def limit_child_memory(limit=PROBE_MEMORY_BYTES):
+    """Cap the calling (child) process's address space at ``limit`` bytes, or at its own lower limit.
+
+    Only ever lowers (``ulimit -v`` below ``limit`` is kept, never raised above, which would fail);
+    returns the cap now in force.
+    """
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (PROBE_MEMORY_BYTES, PROBE_MEMORY_BYTES))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = min(v for v in (limit, soft, hard) if v != resource.RLIM_INFINITY)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))  # cap <= soft <= hard: lowering never fails
+    return cap
 
 
 _KERAS_PROBE = r"""
@@ -90,6 +97,8 @@ def _probe(code, what, timeout, args=()):
         )
     except subprocess.TimeoutExpired:
         raise ModelFileError(f"{what}: loading it did not finish within {timeout} s") from None
+    except (OSError, subprocess.SubprocessError) as error:  # e.g. the memory limit could not be set
+        raise ModelFileError(f"{what}: could not start the probe process: {error}") from None
     if done.returncode < 0:
         name = signal.Signals(-done.returncode).name
         raise ModelFileError(f"{what}: the runtime crashed loading it ({name})")
