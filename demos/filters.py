@@ -23,18 +23,7 @@ Example:
 
 import numpy as np
 
-# The 6x6 worked example image: a blob of ink on a zero background.
-LECTURE_IMAGE = np.array([
-    [0, 0, 0, 0, 0, 0],
-    [0, 1, 2, 2, 1, 0],
-    [0, 2, 4, 4, 2, 0],
-    [0, 1, 3, 3, 1, 0],
-    [0, 1, 2, 3, 1, 0],
-    [0, 0, 1, 1, 0, 0],
-], dtype=np.float32)
-
-# The 2x2 kernel of the stride worked example.
-STRIDE_EXAMPLE_KERNEL = np.array([[0, 1], [1, -2]], dtype=np.float32)
+from keras_seq.layers.filter_bank import LECTURE_IMAGE, STRIDE_EXAMPLE_KERNEL
 
 VARIANTS = {
     "p=0, s=1": {"padding": 0, "strides": 1},

@@ -3,6 +3,8 @@
 
 Applied by cross-correlation (see ``FixedConv2D``), each kernel ``w`` maps an
 image ``x`` to ``g(i, j) = sum_{u, v} w(u, v) x(i + u, j + v)``.
+The lecture's worked examples run on ``LECTURE_IMAGE`` (6x6), the stride
+example with ``STRIDE_EXAMPLE_KERNEL`` (2x2).
 """
 
 import numpy as np
@@ -17,6 +19,21 @@ _KERNELS = {
 }
 
 KERNEL_NAMES = tuple(_KERNELS)
+
+# The 6x6 worked example image: a blob of ink on a zero background.
+LECTURE_IMAGE = np.array([
+    [0, 0, 0, 0, 0, 0],
+    [0, 1, 2, 2, 1, 0],
+    [0, 2, 4, 4, 2, 0],
+    [0, 1, 3, 3, 1, 0],
+    [0, 1, 2, 3, 1, 0],
+    [0, 0, 1, 1, 0, 0],
+], dtype=np.float32)
+
+# The 2x2 kernel of the stride worked example.
+STRIDE_EXAMPLE_KERNEL = np.array([[0, 1], [1, -2]], dtype=np.float32)
+for _example in (LECTURE_IMAGE, STRIDE_EXAMPLE_KERNEL):
+    _example.setflags(write=False)  # shared by every caller: read-only
 
 
 def filter_bank():

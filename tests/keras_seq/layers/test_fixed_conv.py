@@ -4,19 +4,9 @@ import pytest
 from scipy.signal import correlate2d
 
 from keras_seq.layers import FixedConv2D
+from keras_seq.layers.filter_bank import LECTURE_IMAGE
 
-# The lecture's 6x6 image.
-IMAGE = np.array(
-    [
-        [0, 0, 0, 0, 0, 0],
-        [0, 1, 2, 2, 1, 0],
-        [0, 2, 4, 4, 2, 0],
-        [0, 1, 3, 3, 1, 0],
-        [0, 1, 2, 3, 1, 0],
-        [0, 0, 1, 1, 0, 0],
-    ],
-    dtype=np.float32,
-)
+IMAGE = LECTURE_IMAGE  # the lecture's 6x6 image
 
 
 def apply(layer, image):
