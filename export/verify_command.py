@@ -3,8 +3,10 @@
 Prints one verdict line and exits with
 
 - 0 ``verified``: the sha256 digest the file was written with matches its
-  content, the structural checks pass, and it loads (and, for ``.tflite``,
-  runs at batch 1 and ``limits.PROBE_BATCH``) in a child process;
+  content (and, with ``KERAS_SEQ_SIGNING_KEY`` set, its signature verifies:
+  :mod:`keras_seq.model_signature`), the structural checks pass, and it
+  loads (and, for ``.tflite``, runs at batch 1 and ``limits.PROBE_BATCH``)
+  in a child process;
 - 1 ``unverified``: the same checks pass but the file carries no digest
   (written by another tool), so damage cannot be ruled out;
 - 2 refused: one line saying why (damaged, corrupt, hostile, not a model).
@@ -26,7 +28,7 @@ def run(args):
     import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from keras_seq import saving
+    from keras_seq import model_signature, saving
     from keras_seq.export import validate
 
     path = pathlib.Path(args.file)
@@ -48,7 +50,8 @@ def run(args):
         else:
             raise saving.ModelFileError(f"{str(path)!r} is neither a .tflite nor a .keras model file")
     if verified:
-        print(f"{path}: verified: sha256 digest matches; {checks}: ok")
+        signed = "; HMAC signature verifies" if model_signature.signing_key() is not None else ""  # else refused
+        print(f"{path}: verified: sha256 digest matches{signed}; {checks}: ok")
         return 0
     print(f"{path}: unverified: no digest (written by another tool), damage cannot be ruled out; {checks}: ok")
     return 1
