@@ -124,10 +124,10 @@ def _compute(data, offset):
 
 def _without_signature(data):
     """``data`` re-packed without its signature entry (its buffer emptied), or as it is without one."""
-    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     name = SIGNATURE_METADATA.encode()
-    if not any(entry.name == name for entry in model.metadata or []):
+    if not any(entry_name == name for entry_name, _, _ in _metadata(data)):
         return bytes(data)
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
     for entry in model.metadata:
         if entry.name == name and 0 <= entry.buffer < len(model.buffers):
             model.buffers[entry.buffer].data = None
