@@ -10,10 +10,13 @@ Three guards, in order:
    identifier, every count, offset and index, constant buffers of the size
    their shapes need, no tensor the runtime writes aliasing a constant
    buffer, outputs with the batch axis first.
-3. A probe in a child process forked from a clean fork server, which loads,
-   allocates and runs the model on zeros the way the caller is about to, at
-   batch 1 and at ``limits.PROBE_BATCH`` (other dynamic axes at 1 and
-   ``limits.PROBE_LENGTH``), under a time and memory limit. A native crash,
+3. A probe in a child process (:mod:`keras_seq.export.sandbox`, the one
+   that runs ``EdgeModel.predict`` too), which loads, allocates and runs the
+   model the way the caller is about to, at batch 1 and at
+   ``limits.PROBE_BATCH`` (other dynamic axes at 1 and
+   ``limits.PROBE_LENGTH``), on zeros, ones, random values and the ends of
+   the calibrated range (:func:`probe_inputs`: a loop or a TILE that only
+   non-zero data sets off), under a time and memory limit. A native crash,
    hang or memory blow-up kills only the child and becomes a
    :class:`ModelFileError`. Files that passed are remembered by sha256 for
    the rest of the process.
@@ -23,22 +26,17 @@ Three guards, in order:
 
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import pathlib
-import signal
-import sys
-import types
 import warnings
 
-from keras_seq.export import integrity, limits
+from keras_seq.export import calibration, integrity, limits
 from keras_seq.export.errors import ModelFileError, UnverifiedModelWarning
+from keras_seq.export.sandbox import run_isolated
 from keras_seq.export.tflite_file import read_tflite
-from keras_seq.saving import check_keras_file, limit_child_memory, load_keras_model  # noqa: F401  one loader
+from keras_seq.saving import check_keras_file, load_keras_model  # noqa: F401  one loader
 
 _probed = set()
-
-_forkserver = None
 
 
 def probe_shapes(shape_signature):
@@ -74,9 +72,39 @@ def runtime_errors(what, kinds=(RuntimeError, ValueError)):
         raise ModelFileError(f"{what} failed to run: {lines[-1][:300] if lines else type(error).__name__}") from error
 
 
-def _tflite_probe(data):
-    """Load, allocate and invoke ``data`` on zeros at :func:`probe_shapes`; runs in a forked child."""
+def probe_inputs(detail, shape, calibrated=None, seed=0):
+    """The inputs the probe feeds at ``shape``: zeros first (the run that must succeed), then data
+    that takes the paths zeros skip: ones, random values, and the ends of the range the file declares.
+
+    A float input gets uniform random values in the calibrated range (``calibrated``: ``(low, high)``
+    from the file's metadata) or in [-1, 1], and both ends of that range; a quantized input gets
+    random integers over its whole type; an integer input (ids, counts) gets only zeros and ones,
+    which any id table holds.
+    """
     import numpy as np
+
+    dtype = np.dtype(detail["dtype"])
+    yield np.zeros(shape, dtype)
+    yield np.ones(shape, dtype)
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(dtype, np.floating):
+        low, high = calibrated or (-1.0, 1.0)
+        yield rng.uniform(low, high, shape).astype(dtype)
+        yield np.full(shape, low, dtype)
+        yield np.full(shape, high, dtype)
+    elif dtype.type in (np.int8, np.uint8, np.int16) and detail["quantization"][0] > 0:
+        info = np.iinfo(dtype)
+        yield rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
+
+
+def _tflite_probe(data, calibrated=None, what="TFLite model"):
+    """Load, allocate and invoke ``data`` at :func:`probe_shapes` on :func:`probe_inputs`; runs in a child.
+
+    Zeros must run and give one output row per sample; the other inputs
+    must only end (a kernel may refuse them with an error, as it would in
+    ``predict``): what they are for is a loop or an allocation that only
+    non-zero data sets off, which the caller's time and memory limits stop.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=data)
@@ -86,13 +114,24 @@ def _tflite_probe(data):
         for detail, plan in zip(details, plans):
             interpreter.resize_tensor_input(detail["index"], plan[min(step, len(plan) - 1)])
         interpreter.allocate_tensors()
-        interpreter.reset_all_variables()
-        for detail in interpreter.get_input_details():
-            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
-        interpreter.invoke()
-        batch = interpreter.get_input_details()[0]["shape"][0] if len(details[0]["shape"]) else 1
-        outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
-        check_outputs(outputs, batch, "TFLite model")
+        resized = interpreter.get_input_details()
+        variants = zip(*(probe_inputs(d, d["shape"], calibrated) for d in resized))
+        if step:  # the larger shape: zeros and random data (the data paths were tried at the small one)
+            variants = [v for k, v in enumerate(variants) if k in (0, 2)]
+        for variant, inputs in enumerate(variants):
+            interpreter.reset_all_variables()
+            for detail, x in zip(resized, inputs):
+                interpreter.set_tensor(detail["index"], x)
+            if variant == 0:
+                interpreter.invoke()
+                batch = resized[0]["shape"][0] if len(details[0]["shape"]) else 1
+                outputs = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+                check_outputs(outputs, batch, what)
+            else:
+                try:
+                    interpreter.invoke()
+                except (RuntimeError, ValueError):
+                    pass  # refused cleanly, as predict would refuse such data
     if all(int(d) > 0 for detail in details for d in detail["shape_signature"]):
         # EdgeModel may run a fixed-shape file in CompiledModel: load and run it there too.
         from keras_seq.export.runners import CompiledModelRunner
@@ -101,61 +140,6 @@ def _tflite_probe(data):
             CompiledModelRunner(data)
         except ValueError:
             pass  # refused cleanly: EdgeModel then uses the interpreter
-
-
-def _run_and_report(target, args, connection):
-    """Child side of :func:`_probe_forked`: run, then send "" or the error (the runtime's own log lines are dropped)."""
-    limit_child_memory()
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    os.dup2(quiet, 2)
-    try:
-        target(*args)
-        connection.send("")
-    except BaseException as error:  # report any Python-level failure, then exit
-        connection.send(f"{type(error).__name__}: {error}".strip().splitlines()[-1][:500] or "error")
-
-
-def _probe_forked(target, args, what, timeout):
-    """Run ``target(*args)`` (e.g. :func:`_tflite_probe`) in a child forked from a clean server.
-
-    The server (multiprocessing's forkserver) has imported only numpy and
-    LiteRT, and forks a fresh single-use child per probe: a few milliseconds
-    instead of a new interpreter start-up.
-    """
-    global _forkserver
-    if _forkserver is None:
-        _forkserver = multiprocessing.get_context("forkserver")
-        _forkserver.set_forkserver_preload(["numpy", "ai_edge_litert.interpreter", "keras_seq.export.validate"])
-    receiver, sender = _forkserver.Pipe(duplex=False)
-    child = _forkserver.Process(target=_run_and_report, args=(target, tuple(args), sender), daemon=True)
-    # multiprocessing would re-import the caller's __main__ script in the child
-    # (for a script importing Keras, seconds of TensorFlow start-up per probe):
-    # hand it a blank main module while it records what the child needs.
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        child.start()
-    finally:
-        sys.modules["__main__"] = main
-    sender.close()
-    child.join(timeout)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        raise ModelFileError(f"{what}: loading it did not finish within {timeout} s")
-    try:
-        message = receiver.recv() if receiver.poll() else None
-    except EOFError:
-        message = None
-    receiver.close()
-    if child.exitcode is not None and child.exitcode < 0:
-        name = signal.Signals(-child.exitcode).name
-        raise ModelFileError(f"{what}: the runtime crashed loading it ({name})")
-    if message is None or child.exitcode != 0:
-        raise ModelFileError(f"{what}: the probe process failed (exit {child.exitcode})")
-    if message:
-        raise ModelFileError(f"{what}: cannot be loaded: {message}")
 
 
 def read_model_bytes(model, what="model"):
@@ -177,21 +161,25 @@ def describe(model):
     return f"TFLite model ({len(model)} bytes)" if isinstance(model, (bytes, bytearray, memoryview)) else "TFLite model"
 
 
-def check_tflite(data, probe=True, timeout=30, what="TFLite model"):
+def check_tflite(data, probe=True, time_limit=limits.RUN_TIME_LIMIT, what="TFLite model",
+                 memory_limit=limits.RUN_MEMORY_LIMIT):
     """Check ``data`` (bytes of a ``.tflite`` file) before an interpreter sees it.
 
     Args:
         data: the file's bytes.
         probe: also load and run it in a child process (see the module docstring).
-        timeout: seconds the probe may take.
+        time_limit: seconds the probe may take.
         what: how messages name the file.
+        memory_limit: resident bytes the probe's process may use.
 
     Returns:
         The parsed :class:`keras_seq.export.tflite_file.TFLiteFile`.
 
     Raises:
         ModelFileError: the file does not match its digest, is corrupt,
-            truncated or unsafe to run, or does not run.
+            truncated or unsafe to run, or does not run
+            (:class:`keras_seq.export.sandbox.RunLimitError`: the probe went
+            past a limit).
     """
     data = bytes(data)
     try:
@@ -205,15 +193,24 @@ def check_tflite(data, probe=True, timeout=30, what="TFLite model"):
         )
     digest = hashlib.sha256(data).hexdigest()
     if probe and digest not in _probed:
-        _probe_forked(_tflite_probe, (data,), what, timeout)
+        calibrated = calibration.InputRangeGuard(info, what).range
+        try:
+            run_isolated(_tflite_probe, (data, calibrated, what), what, time_limit, memory_limit)
+        except ModelFileError:
+            raise  # the sandbox's own verdicts, and the probe's, name the file already
+        except Exception as error:  # what loading or running it raised in the child
+            lines = [line for line in str(error).splitlines() if line.strip()]
+            raise ModelFileError(f"{what}: cannot be loaded: {type(error).__name__}: "
+                                 f"{lines[-1][:300] if lines else ''}".rstrip(": ")) from None
         _probed.add(digest)
     return info
 
 
-def open_tflite(model, probe=True, timeout=30):
+def open_tflite(model, probe=True, time_limit=limits.RUN_TIME_LIMIT, memory_limit=limits.RUN_MEMORY_LIMIT):
     """Read and check a ``.tflite`` model (a path or bytes): returns ``(bytes, TFLiteFile)``.
 
     See :func:`check_tflite`; errors name the file.
     """
     data = read_model_bytes(model, "TFLite model")
-    return data, check_tflite(data, probe=probe, timeout=timeout, what=describe(model))
+    return data, check_tflite(data, probe=probe, time_limit=time_limit, what=describe(model),
+                              memory_limit=memory_limit)

@@ -98,12 +98,15 @@ def test_the_probes_turn_native_crashes_and_hangs_into_errors():
     import time
 
     from keras_seq import saving
-    from keras_seq.export import validate
+    from keras_seq.export import limits, sandbox
+
+    def isolated(function, args, seconds):
+        sandbox.run_isolated(function, args, "TFLite model", seconds, limits.RUN_MEMORY_LIMIT)
 
     with pytest.raises(ModelFileError, match="crashed .*SIGSEGV"):
-        validate._probe_forked(signal.raise_signal, (signal.SIGSEGV,), "TFLite model", 30)
-    with pytest.raises(ModelFileError, match="did not finish within 1 s"):
-        validate._probe_forked(time.sleep, (30,), "TFLite model", 1)
+        isolated(signal.raise_signal, (signal.SIGSEGV,), 30)
+    with pytest.raises(sandbox.RunLimitError, match="time limit of 1 s; .* --time-limit"):
+        isolated(time.sleep, (30,), 1)
     with pytest.raises(ModelFileError, match="crashed .*SIGABRT"):
         saving._probe("import os; os.abort()", "Keras model", 30)
     with pytest.raises(ModelFileError, match="did not finish within 1 s"):
