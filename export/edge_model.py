@@ -12,6 +12,17 @@ run's final state. ``predict`` resets every variable tensor before each run
 is the one place state is carried from call to call, for feeding a sequence
 in chunks (classic interpreter only: ``CompiledModel`` loads no variable
 tensors).
+
+The runtime runs in a child process (:mod:`keras_seq.export.sandbox`), so
+every run is bounded: a hostile file's endless WHILE loop or TILE of
+gigabytes is stopped at ``time_limit`` seconds per run or ``memory_limit``
+bytes with a :class:`~keras_seq.export.sandbox.RunLimitError` that names the
+limit, Ctrl-C stops a long run at once, and a native crash is a
+:class:`~keras_seq.export.errors.ModelFileError`, never this process's.
+
+Outputs are checked (:mod:`keras_seq.export.output_checks`): NaN or
+infinity in an output, and a SOFTMAX output that is not a distribution,
+give an :class:`~keras_seq.export.output_checks.OutputWarning`.
 """
 
 import json
@@ -20,9 +31,10 @@ import threading
 import numpy as np
 
 from keras_seq import arguments
-from keras_seq.export import calibration, limits
-from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner
+from keras_seq.export import calibration, limits, output_checks
+from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner, IsolatedRunner
 from keras_seq.export.runtimes import unsupported_reasons
+from keras_seq.export.sandbox import Sandbox
 from keras_seq.export.tflite_file import SEQUENCE_METADATA
 from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
@@ -37,14 +49,20 @@ class EdgeModel:
         model: path of a ``.tflite`` file, or its bytes.
         num_threads: CPU threads (``None``: LiteRT's default), at most
             ``limits.MAX_NUM_THREADS`` (4 x the CPU count).
-        verify: load and run it once in a child process first, so a hostile
-            file cannot crash this one.
+        verify: ``True`` or ``False``: load and run it once in a child
+            process first (on zeros, ones, random data), so a file that does
+            not run is refused here rather than at the first ``predict``.
         xnnpack: classic interpreter only: apply LiteRT's default XNNPACK
             delegate (``False``: builtin kernels only, as on an interpreter
             built without it).
         runtime: ``"auto"`` (``CompiledModel`` when the file has fixed input
             shapes and no variable tensors, else the classic interpreter),
             ``"compiled-model"`` or ``"interpreter"``.
+        time_limit: seconds one run (a chunk of at most
+            ``limits.PROBE_BATCH`` samples) and the load-time probe may
+            take (default ``limits.RUN_TIME_LIMIT``).
+        memory_limit: bytes of resident memory the process running the
+            model may use (default ``limits.RUN_MEMORY_LIMIT``).
 
     Attributes:
         data: the file's bytes (checked); file: the parsed
@@ -62,13 +80,18 @@ class EdgeModel:
         >>> letters = edge.predict([word1, word2])          # words of any length
     """
 
-    def __init__(self, model, num_threads=None, verify=True, xnnpack=True, runtime="auto"):
+    def __init__(self, model, num_threads=None, verify=True, xnnpack=True, runtime="auto",
+                 time_limit=limits.RUN_TIME_LIMIT, memory_limit=limits.RUN_MEMORY_LIMIT):
         num_threads = limits.thread_count(num_threads)
+        verify = arguments.boolean(verify, "verify")
         xnnpack = arguments.boolean(xnnpack, "xnnpack")
         runtime = arguments.choice(runtime, "runtime", RUNTIME_CHOICES)
-        self.data, self.file = open_tflite(model, probe=verify)
-        data = self.data
         self._what = describe(model)
+        self._sandbox = Sandbox(self._what, time_limit, memory_limit)
+        self.time_limit, self.memory_limit = self._sandbox.time_limit, self._sandbox.memory_limit
+        self.data, self.file = open_tflite(model, probe=verify, time_limit=self.time_limit,
+                                           memory_limit=self.memory_limit)
+        data = self.data
         if len(self.file.inputs) != 1 or len(self.file.outputs) < 1:
             raise ValueError(
                 f"EdgeModel runs models with one input and at least one output; this one has "
@@ -84,6 +107,7 @@ class EdgeModel:
         self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
         self._input_range = calibration.InputRangeGuard(self.file, self._what)
+        self._tolerances = output_checks.softmax_tolerances(data)
         try:
             self.max_length = int(json.loads(self.file.metadata[SEQUENCE_METADATA])["max_length"])
         except (KeyError, ValueError, TypeError):
@@ -98,13 +122,13 @@ class EdgeModel:
                                  "picks its CPU kernels itself")
             if why_not:
                 raise ValueError(f"runtime='compiled-model' cannot run this file: {why_not}")
-            return CompiledModelRunner(data, num_threads)
+            return IsolatedRunner(self._sandbox, CompiledModelRunner, (data, num_threads))
         if runtime == "auto" and xnnpack and not why_not:
             try:
-                return CompiledModelRunner(data, num_threads)
+                return IsolatedRunner(self._sandbox, CompiledModelRunner, (data, num_threads))
             except ValueError:
                 pass  # a file CompiledModel refuses still runs in the classic interpreter
-        return InterpreterRunner(data, num_threads, xnnpack)
+        return IsolatedRunner(self._sandbox, InterpreterRunner, (data, num_threads, xnnpack))
 
     @property
     def signature(self):
@@ -144,6 +168,9 @@ class EdgeModel:
             raise ValueError(f"{what} is not an array: {error}") from error
         if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
             raise ValueError(f"{what} has dtype {x.dtype}; expected numbers")
+        if np.issubdtype(x.dtype, np.complexfloating):
+            raise ValueError(f"{what} has dtype {x.dtype}; expected real numbers (the model takes "
+                             f"{self.input_dtype.name}, and would silently drop the imaginary part)")
         expected = self.input_shape if batched else self.input_shape[1:]
         if x.ndim != len(expected):
             raise ValueError(
@@ -208,17 +235,16 @@ class EdgeModel:
         fixed_batch = self.input_shape[0]
         step = fixed_batch if fixed_batch > 0 else limits.PROBE_BATCH  # never more than the probe ran
         chunks = [x[i:i + step] for i in range(0, len(x), step)]
+        real = [len(chunk) for chunk in chunks]
+        if fixed_batch > 0 and real[-1] < fixed_batch:
+            padding = np.zeros((fixed_batch - real[-1],) + x.shape[1:], x.dtype)
+            chunks[-1] = np.concatenate([chunks[-1], padding])
+        with runtime_errors(self._what):
+            raws = self._runner.run_chunks(chunks)
         results = []
-        for chunk in chunks:
-            real = len(chunk)
-            if fixed_batch > 0 and real < fixed_batch:
-                padding = np.zeros((fixed_batch - real,) + chunk.shape[1:], chunk.dtype)
-                chunk = np.concatenate([chunk, padding])
-            with runtime_errors(self._what):
-                self._runner.reset_state()
-                raw = self._runner.run(chunk)
+        for raw, chunk, n in zip(raws, chunks, real):
             check_outputs(raw, len(chunk), self._what)
-            results.append([y[:real] for y in self._outputs_of(raw, length)])
+            results.append([y[:n] for y in self._outputs_of(raw, length)])
         return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
 
     def predict(self, x):
@@ -237,8 +263,15 @@ class EdgeModel:
 
         Raises:
             ValueError: wrong rank, a fixed dimension that does not match, a
-                sequence longer than ``max_length``, an empty or non-numeric
-                input, or NaN/infinity in it.
+                sequence longer than ``max_length``, an empty, non-numeric or
+                complex input, or NaN/infinity in it.
+            RunLimitError: a run went past ``time_limit`` or ``memory_limit``
+                (stopped; the next call starts afresh).
+            ModelFileError: the runtime failed or crashed running it.
+
+        Warns:
+            OutputWarning: an output holds NaN or infinity, or a SOFTMAX
+                output is not a distribution (:mod:`keras_seq.export.output_checks`).
         """
         with self._lock:
             if isinstance(x, (list, tuple)):
@@ -248,12 +281,15 @@ class EdgeModel:
                 for sample in samples:
                     self._input_range.check(sample)
                 outs = [self._run_batch(self._to_input_dtype(s[None])) for s in samples]
+                for out in outs:
+                    output_checks.check(out, self._tolerances, self._what)
                 per_output = [[o[k][0] for o in outs] for k in range(len(self._outputs))]
                 return per_output[0] if len(per_output) == 1 else per_output
             x = self._check_input(x)
             self._input_range.check(x)
             x = self._to_input_dtype(x)
             outs = self._run_batch(x)
+            output_checks.check(outs, self._tolerances, self._what)
             return outs[0] if len(outs) == 1 else outs
 
     # ---- streaming (used by EdgeStream) ------------------------------------------------
@@ -273,7 +309,9 @@ class EdgeModel:
             with runtime_errors(self._what):
                 raw = self._runner.run(self._to_input_dtype(chunk), variables=self.file.variables)
             check_outputs(raw, len(chunk), self._what)
-            return self._outputs_of(raw, chunk.shape[1])
+            outs = self._outputs_of(raw, chunk.shape[1])
+            output_checks.check(outs, self._tolerances, self._what)
+            return outs
 
     def stream(self):
         """Start a stateful stream: see :class:`EdgeStream`."""

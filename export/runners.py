@@ -8,6 +8,9 @@ quantization, batching and padding are :class:`EdgeModel`'s.
   tensors (the fused LSTM's state) between runs.
 * :class:`CompiledModelRunner`: LiteRT's ``CompiledModel`` API on the CPU
   (what its accelerators and LiteRT.js are built on); fixed shapes only.
+* :class:`IsolatedRunner`: either of them, built and run in a child process
+  (:class:`keras_seq.export.sandbox.Sandbox`) under a time and memory limit
+  per run; what ``EdgeModel`` uses.
 """
 
 import weakref
@@ -48,8 +51,11 @@ class InterpreterRunner:
             if all(int(d) > 0 for d in self.input_detail["shape_signature"]):
                 raise
 
-    def run(self, x, variables=()):
-        """Run on ``x``; ``variables`` lists the variable tensors whose values survive a resize."""
+    def run(self, x, variables=(), reset=False):
+        """Run on ``x``; ``variables`` lists the variable tensors whose values survive a resize;
+        ``reset``: from zero state (:meth:`reset_state` first)."""
+        if reset:
+            self.reset_state()
         state = self.read_state(variables) if variables and self._allocated else None
         if not self._allocated or tuple(self.input_detail["shape"]) != tuple(x.shape):
             self._interpreter.resize_tensor_input(self.input_detail["index"], list(x.shape), strict=False)
@@ -63,6 +69,10 @@ class InterpreterRunner:
         self._interpreter.set_tensor(self.input_detail["index"], x)
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(d["index"]).copy() for d in self.output_details]
+
+    def run_chunks(self, chunks):
+        """:meth:`run` each chunk from zero state; a list of their outputs."""
+        return [self.run(chunk, reset=True) for chunk in chunks]
 
     def reset_state(self):
         """Zero every variable tensor: the next run starts from h_0 = C_0 = 0."""
@@ -117,7 +127,8 @@ class CompiledModelRunner:
         # Released when this runner goes, or at exit before Python tears down.
         self.close = weakref.finalize(self, _release, self._model, self._inputs, self._outputs)
 
-    def run(self, x, variables=()):
+    def run(self, x, variables=(), reset=False):
+        """Run on ``x`` (``variables`` and ``reset`` as for :class:`InterpreterRunner`: no state here)."""
         self._inputs[0].write(np.ascontiguousarray(x))
         self._model.run_by_index(0, self._inputs, self._outputs)
         results = []
@@ -126,8 +137,64 @@ class CompiledModelRunner:
             results.append(buffer.read(int(np.prod(shape)), np.dtype(detail["dtype"])).reshape(shape))
         return results
 
+    run_chunks = InterpreterRunner.run_chunks
+
     def reset_state(self):
         """Nothing to reset: a file ``CompiledModel`` loads keeps no state between runs."""
+
+
+class IsolatedRunner:
+    """A runner (``runner_class(*args)``) held in a child process, every call bounded by the caller.
+
+    Same interface as the runners it holds. A run that goes past the
+    sandbox's time or memory limit is stopped
+    (:class:`keras_seq.export.sandbox.RunLimitError`); the next run starts
+    a fresh child from zero state, and a run that expected the lost state
+    (``variables``, a stream) raises until :meth:`reset_state`.
+
+    Args:
+        sandbox: the :class:`keras_seq.export.sandbox.Sandbox` to run in.
+        runner_class, args: what to build in the child.
+    """
+
+    def __init__(self, sandbox, runner_class, args):
+        self._sandbox = sandbox
+        self._build = (runner_class, tuple(args))
+        self._state_lost = False
+        self._start()
+
+    def _start(self):
+        attributes = self._sandbox.start(*self._build, attributes=("name", "input_detail", "output_details"))
+        self.name = attributes["name"]
+        self.input_detail = attributes["input_detail"]
+        self.output_details = attributes["output_details"]
+
+    def _ready(self):
+        if not self._sandbox.alive:  # the last call was stopped: its child is gone
+            self._start()
+            self._state_lost = True
+
+    def run(self, x, variables=(), reset=False):
+        self._ready()
+        if variables and not reset and self._state_lost:
+            raise RuntimeError("the recurrent state was lost when an earlier run was stopped; "
+                               "reset the state (EdgeStream.reset()) to start the sequence again")
+        self._state_lost = self._state_lost and not reset
+        return self._sandbox.call("run", x, variables, reset)
+
+    def run_chunks(self, chunks):
+        """All chunks in one call to the child (one round trip), ``time_limit`` per chunk."""
+        self._ready()
+        return self._sandbox.call("run_chunks", chunks, runs=len(chunks))
+
+    def reset_state(self):
+        self._ready()
+        self._state_lost = False
+        self._sandbox.call("reset_state")
+
+    def close(self):
+        """Stop the child process."""
+        self._sandbox.close()
 
 
 def _release(model, *buffers):

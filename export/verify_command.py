@@ -19,8 +19,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 def add_arguments(parser):
     parser.add_argument("file", help="a .tflite or .keras model file")
+    from keras_seq.export.infer_command import add_limit_arguments
+
     parser.add_argument("--no-probe", action="store_true",
                         help="skip loading it in a child process (digest and structure only)")
+    add_limit_arguments(parser)
 
 
 def run(args):
@@ -43,10 +46,12 @@ def run(args):
             verified = saving.check_keras_file(path, probe=probe)
             checks = "zip, sizes, CRCs, config" + (", loads in a child process" if probe else "")
         elif head[4:8] == b"TFL3":
-            data, _ = validate.open_tflite(path, probe=probe)
+            data, _ = validate.open_tflite(path, probe=probe, time_limit=args.time_limit,
+                                           memory_limit=args.memory_limit << 20)
             verified = bool(validate.integrity.verify(data))
             checks = "structure, buffers, outputs" + (
-                f", runs at batch 1 and {validate.limits.PROBE_BATCH} in a child process" if probe else "")
+                f", runs at batch 1 and {validate.limits.PROBE_BATCH} on zeros, ones and random data in a child "
+                "process" if probe else "")
         else:
             raise saving.ModelFileError(f"{str(path)!r} is neither a .tflite nor a .keras model file")
     if verified:
