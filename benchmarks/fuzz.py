@@ -15,13 +15,24 @@ Three kinds of copy of the float32 and int8 files ``to_tflite`` wrote:
 - ``unverified``: the digest removed, then damaged as above, like a file
   from another tool. It must not crash or hang; if it runs, the caller was
   warned that it cannot be verified.
+- ``data-dependent``: files with LeNet's input and output and a valid
+  digest whose graph runs away only on some data (:func:`data_dependent_files`):
+  a WHILE loop of 2^31 - 1 steps or a TILE of 3 GB per sample, set off by
+  any non-zero input (which the load-time probe feeds) or only by
+  digit-like input (which it does not, so ``predict``'s own limits must stop
+  it). Each must end in a clean error, never a hang.
+- ``valid``: the original files themselves, which must run and answer as
+  they do (a refusal is a false refusal).
 
 Every copy is loaded by ``EdgeModel`` (probe included) and run on 1 and on
 256 MNIST test digits in a worker process, one copy after another under a
 watchdog; a worker that dies is counted as a crash and restarted, one that
-stops answering as a hang. Run::
+stops answering as a hang. The worker's ``EdgeModel`` runs under
+``--time-limit`` seconds and ``--memory-limit`` MiB per run (LeNet-5 takes
+milliseconds and under 100 MiB; the limits only set how long a runaway
+takes to be stopped). Run::
 
-    python benchmarks/fuzz.py                 # 5,000 copies, seed 2026 (2.5 to 7 minutes on 2 shared cores)
+    python benchmarks/fuzz.py                 # 5,000 copies, seed 2026 (3 to 8 minutes on 2 shared cores)
     python benchmarks/fuzz.py --mutants 500   # a quick look
 
 It prints one row per kind of change and, last, a JSON summary.
@@ -42,10 +53,13 @@ import warnings
 
 import numpy as np
 
-WATCHDOG_SECONDS = 90  # longer than the probe's own 30 s limit: a hang here is the caller's
+WATCHDOG_SECONDS = 90  # longer than the worker's load and runs under their limits: a hang here is the caller's
+TIME_LIMIT = 10.0  # seconds per run in the worker's EdgeModel
+MEMORY_LIMIT_MIB = 1024
+DATA_DEPENDENT_EVERY = 1000  # one data-dependent file per this many mutants (at least one of each kind)
 BATCHES = (1, 256)
 COLUMNS = ("mutants", "clean error", "crash", "hang", "raw exception", "ran, same", "ran, warned",
-           "ran, hostile", "SILENT wrong", "digit changed", "NaN", "wrong shape")
+           "ran, hostile", "SILENT wrong", "FALSE refusal", "digit changed", "NaN", "wrong shape")
 
 
 # ---- where the bytes are ------------------------------------------------------------------
@@ -195,6 +209,53 @@ def without_digest(data):
 BYTE_REGIONS = ("header", "tables", "weights", "metadata", "truncated", "appended")
 
 
+def data_dependent_files():
+    """``{name: stamped .tflite bytes}``: LeNet's input (N, 28, 28, 1) and softmax output (N, 10), and a
+    graph that runs away only on some inputs.
+
+    - ``spin on non-zero``: a WHILE loop of 2^31 - 1 steps when any input is non-zero;
+    - ``tile on non-zero``: a TILE to 28e6 x 28 floats (3.1 GB) per sample then;
+    - ``spin on digits`` and ``tile on digits``: the same, only for digit-like input (all values >= 0,
+      mean in (0.05, 0.4)): not zeros, ones, random values in [-1, 1] or [0, 1], nor a range's ends,
+      which is what the load-time probe feeds.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    from keras_seq.export import integrity
+
+    spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+
+    def non_zero(x):
+        return tf.reduce_max(tf.abs(x)) > 0
+
+    def digit_like(x):
+        mean = tf.reduce_mean(x)
+        return tf.logical_and(tf.reduce_min(x) >= 0, tf.logical_and(mean > 0.05, mean < 0.4))
+
+    def spin(trigger):
+        def graph(x):
+            steps = tf.cast(trigger(x), tf.int32) * 2147483647
+            _, count = tf.while_loop(lambda i, c: i < steps, lambda i, c: (i + 1, c + 1.0),
+                                     (tf.constant(0), tf.constant(0.0)))
+            return tf.nn.softmax(tf.reshape(x, [-1, 784])[:, :10] + count)
+        return graph
+
+    def tile(trigger):
+        def graph(x):
+            copies = tf.cast(trigger(x), tf.int32) * 1_000_000 + 1
+            big = tf.tile(x, tf.stack([1, copies, 1, 1]))
+            return tf.nn.softmax(tf.reshape(tf.reduce_sum(big, axis=1), [-1, 28])[:, :10])
+        return graph
+
+    files = {}
+    for name, make, trigger in (("spin on non-zero", spin, non_zero), ("tile on non-zero", tile, non_zero),
+                                ("spin on digits", spin, digit_like), ("tile on digits", tile, digit_like)):
+        function = tf.function(make(trigger), input_signature=[spec])
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
+        files[name] = integrity.stamp(converter.convert())
+    return files
+
+
 def _changed(make, original):
     """``make()`` again until its bytes differ from ``original`` (a zeroed block over zeros changes nothing)."""
     for _ in range(100):
@@ -204,13 +265,20 @@ def _changed(make, original):
     return data
 
 
-def mutants(originals, count, seed):
-    """Yield ``count`` ``(group, base, bytes)``: about 70 % damaged, 15 % hostile, 15 % unverified."""
+def mutants(originals, count, seed, data_dependent=None):
+    """Yield ``count`` ``(group, base, bytes)``: about 70 % damaged, 15 % hostile, 15 % unverified;
+    then each original once (``valid``) and, from ``data_dependent`` (:func:`data_dependent_files`),
+    ``max(1, count // DATA_DEPENDENT_EVERY)`` files of each kind (not counted in ``count``)."""
     from keras_seq.export import integrity
 
     rng = np.random.default_rng(seed)
     stripped = {name: without_digest(data) for name, data in originals.items()}
     names = sorted(originals)
+    for name in names:
+        yield "valid original", name, originals[name]
+    for name, data in sorted((data_dependent or {}).items()):
+        for _ in range(max(1, count // DATA_DEPENDENT_EVERY)):
+            yield f"data-dependent {name}", names[0], data
     for i in range(count):
         base = names[i % len(names)]
         roll = i % 20
@@ -236,11 +304,14 @@ def mutants(originals, count, seed):
 # ---- the worker: one process, many files --------------------------------------------------
 
 
-def worker(originals_folder):
+def worker(originals_folder, time_limit=TIME_LIMIT, memory_limit_mib=MEMORY_LIMIT_MIB):
     """Read ``PATH BASE`` lines on stdin; answer one JSON line each on stdout."""
-    from keras_seq.export import EdgeModel
+    from keras_seq.export import EdgeModel as BoundlessEdgeModel
     from keras_seq.export.bundled_inputs import digits
     from keras_seq.export.errors import UnverifiedModelWarning
+
+    def EdgeModel(path):
+        return BoundlessEdgeModel(path, time_limit=time_limit, memory_limit=memory_limit_mib << 20)
 
     x, _ = digits("test", max(BATCHES))
     inputs = {batch: x[:batch] for batch in BATCHES}
@@ -275,14 +346,15 @@ def worker(originals_folder):
 class Worker:
     """The parent's handle on a worker process, restarted after a crash or a hang."""
 
-    def __init__(self, originals_folder):
+    def __init__(self, originals_folder, time_limit=TIME_LIMIT, memory_limit_mib=MEMORY_LIMIT_MIB):
         self.originals_folder = originals_folder
+        self.limits = ["--time-limit", str(time_limit), "--memory-limit", str(memory_limit_mib)]
         self.process = None
 
     def start(self):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(self.originals_folder)],
+            [sys.executable, __file__, "--worker", str(self.originals_folder), *self.limits],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
         )
         ready = self._read(300)
@@ -318,17 +390,19 @@ class Worker:
             self.process = None
 
 
-def fuzz(originals, count, seed, folder):
-    """Run ``count`` mutants of ``originals`` (name -> stamped bytes); returns ``{group: Counter}`` and failures."""
+def fuzz(originals, count, seed, folder, data_dependent=None, time_limit=TIME_LIMIT,
+         memory_limit_mib=MEMORY_LIMIT_MIB):
+    """Run ``count`` mutants of ``originals`` (name -> stamped bytes), the originals and the
+    ``data_dependent`` files (see :func:`mutants`); returns ``{group: Counter}`` and failures."""
     folder = pathlib.Path(folder)
     (folder / "originals").mkdir(parents=True, exist_ok=True)
     for name, data in originals.items():
         (folder / "originals" / f"{name}.tflite").write_bytes(data)
-    runner = Worker(folder / "originals")
+    runner = Worker(folder / "originals", time_limit, memory_limit_mib)
     table = collections.defaultdict(collections.Counter)
     failures = []
     try:
-        for i, (group, base, data) in enumerate(mutants(originals, count, seed)):
+        for i, (group, base, data) in enumerate(mutants(originals, count, seed, data_dependent)):
             path = folder / f"mutant-{i}.tflite"
             path.write_bytes(data)
             answer = runner.run(path, base)
@@ -354,6 +428,11 @@ def fuzz(originals, count, seed, folder):
                 outcome == "different" and not group.startswith("hostile") and not answer["warned"]
             ):
                 failures.append((group, outcome, answer.get("message", "")))
+            elif group.startswith("valid") and outcome != "identical":
+                row["FALSE refusal"] += 1
+                failures.append((group, "false refusal", answer.get("message", "")))
+            elif group.startswith("data-dependent") and outcome != "error":
+                failures.append((group, f"{outcome}: ran away unstopped", ""))
     finally:
         runner.stop()
     return table, failures
@@ -391,14 +470,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutants", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT,
+                        help="seconds per run in the worker's EdgeModel (default %(default)s)")
+    parser.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT_MIB,
+                        help="MiB the worker's EdgeModel may use per run (default %(default)s)")
+    parser.add_argument("--no-data-dependent", action="store_true", help="skip the data-dependent files")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(args.worker)
+        return worker(args.worker, args.time_limit, args.memory_limit)
     originals = trained_lenet_files()
+    data_dependent = None if args.no_data_dependent else data_dependent_files()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        table, failures = fuzz(originals, args.mutants, args.seed, folder)
+        table, failures = fuzz(originals, args.mutants, args.seed, folder, data_dependent,
+                               args.time_limit, args.memory_limit)
     seconds = time.perf_counter() - started
     total = print_table(table)
     for group, outcome, message in failures[:20]:

@@ -35,6 +35,12 @@ def fuzz_tools():
     return module
 
 
+@pytest.fixture(scope="session")
+def data_dependent_files(fuzz_tools):
+    """``{name: bytes}``: LeNet-shaped files that run away only on some inputs (``benchmarks/fuzz.py``)."""
+    return fuzz_tools.data_dependent_files()
+
+
 TAUGHT_TEXTS = ("cab", "bead")
 SURE = 0.95
 
