@@ -19,7 +19,12 @@ to every op of the file, as LiteRT's sources state them:
   of which these are checked: ``GATHER`` 1-D int32 indices; ``STRIDED_SLICE``
   with no shrink/new-axis/ellipsis mask; ``FULLY_CONNECTED`` with default
   weights and a non-constant input; ``SOFTMAX`` with beta 1; reductions over
-  constant int32 axes; ``PAD`` of a rank 3-4 tensor. (That file's rank 3-4
+  constant int32 axes; ``PAD`` of a rank 3-4 tensor; and one measured on
+  LiteRT.js 2.5.3's WebGPU accelerator: an int8 ``SPLIT`` with an output no
+  op reads fails there ("Asyncify is not defined"), and so does an int8
+  ``FULLY_CONNECTED`` that takes the rows of a rank-3 input (1, T, features)
+  from 9 rows up ("Unable to parse bc coord for BATCH axis"; at 8 rows, and
+  on a rank-2 input of any size, it runs). (That file's rank 3-4
   rule for ``SLICE`` and ``STRIDED_SLICE`` is left out: LiteRT.js 2.5.3's
   WebGPU accelerator delegates both on rank-2 tensors, measured in
   ``tests/export/test_gpu_delegation.py``.)
@@ -29,6 +34,7 @@ is not used: it calls a file with a ``WHILE`` loop and scalar-index
 ``GATHER`` compatible, which the GPU accelerator refuses.
 """
 
+import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from keras_seq.export.tflite_file import BUILTIN_NAMES, TENSOR_TYPES
@@ -58,6 +64,8 @@ EXTRA_INPUT_TYPES = {"CAST": ("BOOL", "INT32"), "ONE_HOT": ("INT32",), "SELECT":
                      "GATHER": ("INT32",), **{op: ("BOOL",) for op in LOGICAL_OPS if op.startswith(("LOGICAL",
                                                                                                     "REDUCE"))}}
 EXTRA_OUTPUT_TYPES = {"CAST": ("BOOL", "INT32"), **{op: ("BOOL",) for op in LOGICAL_OPS}}
+SPLITS = ("SPLIT", "SPLIT_V", "UNPACK")
+INT8_FC_ROWS_THAT_FAIL = 9  # measured on LiteRT.js 2.5.3 WebGPU: from this many rows of a rank-3 int8 FC input
 REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "REDUCE_ANY", "REDUCE_ALL")
 
 
@@ -76,6 +84,7 @@ def gpu_unsupported(data):
     found = set()
     for s in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(s)
+        read = _read_tensors(subgraph)
         for o in range(subgraph.OperatorsLength()):
             op = subgraph.Operators(o)
             code = model.OperatorCodes(op.OpcodeIndex())
@@ -85,9 +94,22 @@ def gpu_unsupported(data):
                 found.add(f"{custom or 'CUSTOM'}: custom ops have no GPU kernel")
                 continue
             why = _op_reason(model, subgraph, op, name, quantized)
+            if not why and name in SPLITS and quantized:
+                unread = [op.Outputs(k) for k in range(op.OutputsLength()) if op.Outputs(k) not in read]
+                if unread and any(TENSOR_TYPES[subgraph.Tensors(t).Type()] in QUANTIZED_TYPES for t in unread):
+                    why = "an int8 split with an output no op reads (LiteRT.js's WebGPU fails on it)"
             if why:
                 found.add(f"{name}: {why}")
     return sorted(found, key=lambda reason: (reason.split(":")[0] not in CONTROL_FLOW, reason))
+
+
+def _read_tensors(subgraph):
+    """The tensors some op of ``subgraph`` reads, or that it outputs."""
+    read = {subgraph.Outputs(i) for i in range(subgraph.OutputsLength())}
+    for o in range(subgraph.OperatorsLength()):
+        op = subgraph.Operators(o)
+        read.update(op.Inputs(i) for i in range(op.InputsLength()))
+    return read
 
 
 def _is_quantized(model):
@@ -125,7 +147,7 @@ def _op_reason(model, subgraph, op, name, quantized):
                 return f"rank-{len(shape)} {where} {list(shape)}; the GPU takes tensors of rank {MAX_RANK} or less"
             if not constant and dtype not in allowed:
                 return f"{dtype.lower()} {where} computed at run time; the GPU takes {', '.join(allowed).lower()}"
-    return _op_constraint(op, name, inputs)
+    return _op_constraint(op, name, inputs, quantized)
 
 
 def _options(op, kind):
@@ -137,7 +159,7 @@ def _options(op, kind):
     return options
 
 
-def _op_constraint(op, name, inputs):
+def _op_constraint(op, name, inputs, quantized):
     """The op's own constraint from LiteRT's gpu_compatibility.cc, or ``""``."""
     if name == "GATHER":
         if len(inputs) < 2 or len(inputs[1][0]) != 1:
@@ -152,6 +174,9 @@ def _op_constraint(op, name, inputs):
                 if mask:
                     return f"no {what} (x[:, t] drops an axis; slice x[:, t:t+1] and reshape instead)"
     elif name == "FULLY_CONNECTED":
+        if quantized and inputs and len(inputs[0][0]) > 2 and int(np.prod(inputs[0][0][:-1])) >= INT8_FC_ROWS_THAT_FAIL:
+            return (f"an int8 product over the rows of a rank-{len(inputs[0][0])} input {list(inputs[0][0])} "
+                    f"({INT8_FC_ROWS_THAT_FAIL} rows or more: LiteRT.js's WebGPU fails on it; a rank-2 input runs)")
         options = _options(op, schema.FullyConnectedOptions)
         if options is not None and options.WeightsFormat() != schema.FullyConnectedOptionsWeightsFormat.DEFAULT:
             return "only default (not shuffled) weights"

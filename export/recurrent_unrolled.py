@@ -124,9 +124,12 @@ class UnrolledSteps:
         order = range(self.steps - 1, -1, -1) if backwards else range(self.steps)
         for t in order:
             z = self.rows(self.projected, t)
-            if not (zero_start and not outputs):  # h_0 = 0 adds nothing
+            first_from_zero = zero_start and not outputs
+            if not first_from_zero:  # h_0 = 0 adds nothing
                 z = z + tf.matmul(states[0], self.recurrent_t, transpose_b=True)
-            h, new_states = layer.activate(z, states, recurrent_math.KERAS_GATE_ORDER)
+            # C_0 = 0: the step leaves out the forget gate (None: recurrent_math.lstm_step's zero state)
+            step_states = [states[0], None] if first_from_zero and layer.is_lstm else states
+            h, new_states = layer.activate(z, step_states, recurrent_math.KERAS_GATE_ORDER)
             mask_t = None if self.mask is None else self.rows(self.mask, t)
             output = recurrent_math.masked_output(mask_t, h, output, layer.zero_output_for_mask)
             states = recurrent_math.keep_where_masked(mask_t, new_states, states)

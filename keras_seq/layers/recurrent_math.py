@@ -72,9 +72,24 @@ def lstm_step(z, c_prev, recurrent_activation, activation, output_activation, ga
         C_t = F_t * C_{t-1} + I_t * theta(z^c)
         h_t = O_t * s(C_t)
 
+    ``c_prev=None`` is the zero state, where ``C_t = I_t * theta(z^c)``: the
+    forget gate is then not computed at all (each other gate is its own
+    slice of ``z``), so no op makes a value nothing reads (LiteRT.js's
+    WebGPU accelerator fails on an int8 ``SPLIT`` with an unused output).
+
     Returns:
         ``(h_t, C_t)``.
     """
+    if c_prev is None:
+        units = z.shape[-1] // 4
+        block = {gate: gate_order.index(gate) for gate in "ico"}
+
+        def gate(name, function):
+            return function(ops.slice(z, (0, block[name] * units), (z.shape[0], units)))
+
+        c = gate("i", recurrent_activation) * gate("c", activation)
+        squashed = c if output_activation is None else output_activation(c)
+        return gate("o", recurrent_activation) * squashed, c
     input_gate, forget_gate, candidate, output_gate = lstm_gates(z, recurrent_activation, activation, gate_order)
     h, c, _ = lstm_state(input_gate, forget_gate, candidate, output_gate, c_prev, output_activation)
     return h, c

@@ -48,6 +48,24 @@ def test_the_unrolled_recurrence_is_fully_delegated():
     assert op_report(data).gpu_delegated, op_report(data).gpu
 
 
+def test_int8_of_the_unrolled_lstm_is_fully_delegated():
+    """Its first step (C_0 = 0) computes no forget gate, so no int8 SPLIT leaves an output unread."""
+    x = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
+    data = to_tflite(digits_rnn(units=4), quantization="int8", batch_size=1, representative_data=x,
+                     recurrent="unroll")
+    assert op_report(data).gpu_delegated, op_report(data).gpu
+
+
+def test_an_int8_split_with_an_unread_output_is_named():
+    inputs = keras.Input((12,))
+    first, _, third = keras.ops.split(keras.layers.Dense(12)(inputs), 3, axis=1)
+    model = keras.Model(inputs, first * third)
+    x = np.random.default_rng(0).random((16, 12), dtype=np.float32)
+    assert op_report(to_tflite(model, batch_size=1)).gpu_delegated  # float: LiteRT.js runs it
+    reasons = op_report(to_tflite(model, quantization="int8", batch_size=1, representative_data=x)).gpu
+    assert reasons == ("SPLIT: an int8 split with an output no op reads (LiteRT.js's WebGPU fails on it)",)
+
+
 def test_a_shrinking_slice_is_named():
     assert gpu_unsupported(to_tflite(first_row_model(), batch_size=1)) == [
         "STRIDED_SLICE: no shrink_axis_mask (x[:, t] drops an axis; slice x[:, t:t+1] and reshape instead)"]
