@@ -489,8 +489,8 @@ def main(argv=None):
     total = print_table(table)
     for group, outcome, message in failures[:20]:
         print(f"FAILURE {group}: {outcome}: {message}")
-    print(json.dumps({"mutants": args.mutants, "seed": args.seed, "seconds": round(seconds, 1),
-                      "failures": len(failures), **{c: total[c] for c in COLUMNS}}))
+    print(json.dumps({**{c: total[c] for c in COLUMNS}, "mutants": args.mutants, "files": total["mutants"],
+                      "seed": args.seed, "seconds": round(seconds, 1), "failures": len(failures)}))
     return 1 if failures else 0
 
 

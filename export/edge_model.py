@@ -234,18 +234,12 @@ class EdgeModel:
             x = self._pad_length(x)
         fixed_batch = self.input_shape[0]
         step = fixed_batch if fixed_batch > 0 else limits.PROBE_BATCH  # never more than the probe ran
-        chunks = [x[i:i + step] for i in range(0, len(x), step)]
-        real = [len(chunk) for chunk in chunks]
-        if fixed_batch > 0 and real[-1] < fixed_batch:
-            padding = np.zeros((fixed_batch - real[-1],) + x.shape[1:], x.dtype)
-            chunks[-1] = np.concatenate([chunks[-1], padding])
+        real = len(x)
+        if fixed_batch > 0 and real % fixed_batch:
+            x = np.concatenate([x, np.zeros((fixed_batch - real % fixed_batch,) + x.shape[1:], x.dtype)])
         with runtime_errors(self._what):
-            raws = self._runner.run_chunks(chunks)
-        results = []
-        for raw, chunk, n in zip(raws, chunks, real):
-            check_outputs(raw, len(chunk), self._what)
-            results.append([y[:n] for y in self._outputs_of(raw, length)])
-        return [np.concatenate([r[k] for r in results]) for k in range(len(self._outputs))]
+            raw = self._runner.run_chunks(x, step, self._what)
+        return [y[:real] for y in self._outputs_of(raw, length)]
 
     def predict(self, x):
         """Run the model; every sample starts from zero recurrent state.

@@ -70,9 +70,17 @@ class InterpreterRunner:
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(d["index"]).copy() for d in self.output_details]
 
-    def run_chunks(self, chunks):
-        """:meth:`run` each chunk from zero state; a list of their outputs."""
-        return [self.run(chunk, reset=True) for chunk in chunks]
+    def run_chunks(self, x, step, what="TFLite model"):
+        """:meth:`run` ``x`` in chunks of ``step`` samples, each from zero state; per output, the chunks'
+        outputs stacked. Each must have a row per sample (else a ``ModelFileError`` naming ``what``)."""
+        from keras_seq.export.validate import check_outputs
+
+        runs = []
+        for start in range(0, len(x), step):
+            chunk = x[start:start + step]
+            runs.append(self.run(chunk, reset=True))
+            check_outputs(runs[-1], len(chunk), what)
+        return [np.concatenate(parts) for parts in zip(*runs)]
 
     def reset_state(self):
         """Zero every variable tensor: the next run starts from h_0 = C_0 = 0."""
@@ -182,10 +190,10 @@ class IsolatedRunner:
         self._state_lost = self._state_lost and not reset
         return self._sandbox.call("run", x, variables, reset)
 
-    def run_chunks(self, chunks):
+    def run_chunks(self, x, step, what="TFLite model"):
         """All chunks in one call to the child (one round trip), ``time_limit`` per chunk."""
         self._ready()
-        return self._sandbox.call("run_chunks", chunks, runs=len(chunks))
+        return self._sandbox.call("run_chunks", x, step, what, runs=-(-len(x) // step))
 
     def reset_state(self):
         self._ready()

@@ -268,3 +268,18 @@ def test_the_infer_command_refuses_outputs_that_are_not_probabilities():
     for bad in ([0.1, 10.3], [0.3, 0.3], [np.nan, 1.0]):
         with pytest.raises(ModelFileError, match="not probabilities"):
             _probabilities(np.array(bad), "m")
+
+
+def test_a_stream_whose_state_was_lost_to_a_stopped_run_must_be_reset(trained_lenet_files):
+    from keras_seq.export.runners import InterpreterRunner, IsolatedRunner
+    from keras_seq.export.sandbox import Sandbox
+
+    _, float32, _, x_test = trained_lenet_files
+    runner = IsolatedRunner(Sandbox("m"), InterpreterRunner, (float32,))
+    kept = (runner.input_detail["index"],)  # a tensor whose value a stream carries from run to run
+    first = runner.run(x_test[:1], variables=kept)
+    runner.close()  # what a run stopped at a limit leaves: no child, no state
+    with pytest.raises(RuntimeError, match="state was lost .* reset"):
+        runner.run(x_test[:1], variables=kept)
+    runner.reset_state()
+    np.testing.assert_array_equal(runner.run(x_test[:1], variables=kept)[0], first[0])
