@@ -4,15 +4,62 @@ A reader, or a rerun after a crash or ``SIGKILL``, sees either the previous
 complete file or the new complete file, never half of one. Finished files get
 the usual permissions (0666 less the umask), not a temporary file's 0600.
 Used by every writer in keras-seq: training runs, exports and demos.
+
+A full disk (``ENOSPC``), an exhausted quota (``EDQUOT``) or a file-size
+limit (``EFBIG``, e.g. ``ulimit -f``) is one :class:`DiskFullError` naming
+the file, the bytes it needed (when known) and the bytes free on its
+filesystem; the temporary file is removed and the previous file is kept.
+Model writers put HDF5 in memory and hand the file system only bytes (see
+:func:`save_model_file`): HDF5 writing a file on a full disk leaves an open
+HDF5 object whose close fails again at exit, and the process crashed
+(``SIGSEGV``) after the error.
 """
 
 import contextlib
+import errno
 import json
 import os
 import pathlib
+import shutil
 import tempfile
 
 TEMPORARY_MARK = "-tmp-"
+FULL_DISK = {
+    errno.ENOSPC: "no space left on its device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file would exceed the file-size limit (ulimit -f) or the filesystem's largest file",
+}
+
+
+class DiskFullError(OSError):
+    """A file could not be written for lack of room; the previous file, if any, is kept.
+
+    ``errno`` is the system's (``ENOSPC``, ``EDQUOT`` or ``EFBIG``), so callers
+    that handle ``OSError`` keep working; the message (``strerror``) is one line.
+    """
+
+    def __str__(self):
+        return self.strerror
+
+
+def free_bytes(folder):
+    """Bytes an unprivileged process may still write on the filesystem holding ``folder`` (None if unknown)."""
+    folder = pathlib.Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _full_disk_error(error, path, size):
+    needed = "" if size is None else f"{size} bytes to write, "
+    free = free_bytes(path.parent)
+    left = "free space unknown" if free is None else f"{free} bytes free there"
+    kept = "the previous file is kept" if path.exists() else "there was no earlier copy of it"
+    message = f"cannot write {str(path)!r}: {FULL_DISK[error.errno]} ({needed}{left}); {kept}"
+    return DiskFullError(error.errno, message, str(path))
 
 
 def _default_mode():
@@ -22,36 +69,41 @@ def _default_mode():
 
 
 @contextlib.contextmanager
-def replacing(path):
+def replacing(path, size=None):
     """Yield a temporary path beside ``path``; when the body succeeds it replaces ``path``.
 
     The temporary name keeps ``path``'s suffixes (Keras insists that a model
     file ends in ``.keras`` and a weights file in ``.weights.h5``) and does
     not exist yet, so writers that create their file themselves work. Missing
     parent folders are created. If the body raises, the temporary file is
-    removed and ``path`` is untouched.
+    removed and ``path`` is untouched; a full disk, quota or file-size limit
+    (in the body or here) is a :class:`DiskFullError` (``size``: the bytes
+    being written, for its message).
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stem = path.name.split(".")[0]
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{stem}{TEMPORARY_MARK}", suffix="".join(path.suffixes), dir=path.parent
-    )
-    os.close(handle)
-    os.unlink(temporary)
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stem = path.name.split(".")[0]
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{stem}{TEMPORARY_MARK}", suffix="".join(path.suffixes), dir=path.parent
+        )
+        os.close(handle)
+        os.unlink(temporary)
         yield temporary
         os.chmod(temporary, _default_mode())
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+    except BaseException as error:
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(error, OSError) and not isinstance(error, DiskFullError) and error.errno in FULL_DISK:
+            raise _full_disk_error(error, path, size) from None
         raise
 
 
 def write_bytes(data, path):
     """Write ``data`` to ``path`` atomically; return the path."""
-    with replacing(path) as temporary:
+    with replacing(path, size=len(data)) as temporary:
         with open(temporary, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -64,10 +116,17 @@ def write_json(data, path):
     return write_bytes((json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), path)
 
 
-def save_weights(model, path):
-    """``model.save_weights`` to ``path`` (``.weights.h5``) atomically; return the path."""
+def save_model_file(model, path):
+    """``model.save`` to ``path`` (a ``.keras`` file: config, weights, optimizer state) atomically; return the path.
+
+    Keras builds the archive's HDF5 weights in memory and writes the archive
+    with Python's ``zipfile``, so a full disk is a clean ``OSError`` here (a
+    :class:`DiskFullError`). ``model.save_weights`` (``.weights.h5``) is not
+    used: HDF5 writes that file itself, and on a full disk its failed file
+    object made the process crash at exit.
+    """
     with replacing(path) as temporary:
-        model.save_weights(temporary)
+        model.save(temporary)
     return pathlib.Path(path)
 
 

@@ -51,7 +51,7 @@ def test_sigkill_mid_run_then_rerun_resumes_and_ends_with_the_right_epoch_count(
     # the optimizer state came back too: one step per batch over all epochs, none repeated or lost
     assert metrics["steps"] == EPOCHS * (LIMIT // BATCH)
     assert not list(out.glob(".*-tmp-*")) and not list((out / "backup").glob(".*-tmp-*"))
-    assert sorted(p.name for p in (out / "backup").iterdir()) == [f"epoch-{EPOCHS:04d}.weights.h5", "state.json"]
+    assert sorted(p.name for p in (out / "backup").iterdir()) == [f"epoch-{EPOCHS:04d}.keras", "state.json"]
 
 
 def test_a_failed_save_leaves_the_previous_file_whole(tmp_path):
@@ -96,13 +96,94 @@ def test_backup_restores_weights_and_optimizer_state(tmp_path):
 
 
 def test_a_backup_of_another_run_is_refused(tmp_path):
-    RunBackup(tmp_path, {"task": "digits"}).save(_model(), 1, [])
+    RunBackup(tmp_path, {"task": "digits"}).save(_model(), 1, [{"epoch": 1}])
     with pytest.raises(ValueError, match="belongs to another run"):
         RunBackup(tmp_path, {"task": "handwriting"}).restore(_model())
 
 
 def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
-    RunBackup(tmp_path, {"task": "digits"}).save(_model(), 1, [])
+    RunBackup(tmp_path, {"task": "digits"}).save(_model(), 1, [{"epoch": 1}])
     (tmp_path / "state.json").write_text('{"epochs_do')
     with pytest.raises(ValueError, match="unreadable"):
         RunBackup(tmp_path, {"task": "digits"}).restore(_model())
+
+
+def _saved_backup(tmp_path, epochs=2):
+    backup, model = RunBackup(tmp_path, {"task": "t"}), _model()
+    model.optimizer.build(model.trainable_variables)
+    backup.save(model, epochs, [{"epoch": e, "loss": 1.0 / e} for e in range(1, epochs + 1)])
+    return backup
+
+
+def _edit_state(tmp_path, **changes):
+    state = json.loads((tmp_path / "state.json").read_text())
+    state.update(changes)
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    return state
+
+
+def test_an_edited_epochs_done_is_refused_not_trusted(tmp_path):
+    backup = _saved_backup(tmp_path)
+    _edit_state(tmp_path, epochs_done=80)
+    with pytest.raises(ValueError, match="says 80 epochs are done but its history holds 2 epochs"):
+        backup.restore(_model())
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"history": [{"epoch": 1, "loss": 9.0}, {"epoch": 2, "loss": 0.5}]}, "does not match its digest"),
+    ({"run": {"task": "t"}, "sha256": "0" * 64}, "does not match its digest"),
+    ({"history": [{"epoch": 2}, {"epoch": 1}]}, r"history numbered \[2, 1\]"),
+    ({"epochs_done": 0, "history": []}, "expected an int >= 1"),
+    ({"epochs_done": True}, "expected an int >= 1"),
+    ({"weights": "epoch-0001.keras"}, "not those of epoch 2"),
+    ({"digest": None}, "carries no digest"),
+])
+def test_a_tampered_or_inconsistent_state_is_refused(tmp_path, changes, message):
+    backup = _saved_backup(tmp_path)
+    _edit_state(tmp_path, **changes)
+    with pytest.raises(ValueError, match=message):
+        backup.restore(_model())
+
+
+def test_a_lie_made_consistent_is_still_refused_by_the_digest(tmp_path):
+    backup = _saved_backup(tmp_path)
+    weights = tmp_path / "epoch-0002.keras"
+    weights.rename(tmp_path / "epoch-0080.keras")
+    _edit_state(tmp_path, epochs_done=80, weights="epoch-0080.keras",
+                history=[{"epoch": e} for e in range(1, 81)])
+    with pytest.raises(ValueError, match="edited or damaged after it was written"):
+        backup.restore(_model())
+
+
+def test_with_a_signing_key_a_recomputed_digest_is_refused(tmp_path, monkeypatch):
+    from keras_seq.training.resume import state_digest
+
+    monkeypatch.setenv("KERAS_SEQ_SIGNING_KEY", "k" * 32)
+    backup = _saved_backup(tmp_path)
+    assert backup.restore(_model())["epochs_done"] == 2  # the genuine signed state loads
+    state = _edit_state(tmp_path, history=[{"epoch": 1, "loss": 0.0}, {"epoch": 2, "loss": 0.0}])
+    _edit_state(tmp_path, digest=state_digest(state))
+    with pytest.raises(ValueError, match="signature does not verify"):
+        backup.restore(_model())
+    genuine = _saved_backup(tmp_path / "genuine")
+    monkeypatch.setenv("KERAS_SEQ_SIGNING_KEY", "o" * 32)
+    with pytest.raises(ValueError, match="signature does not verify"):
+        genuine.restore(_model())
+    monkeypatch.delenv("KERAS_SEQ_SIGNING_KEY")
+    unsigned = _saved_backup(tmp_path / "unsigned")
+    monkeypatch.setenv("KERAS_SEQ_SIGNING_KEY", "k" * 32)
+    with pytest.raises(ValueError, match="carries no signature.*only backups signed with that key"):
+        unsigned.restore(_model())
+
+
+def test_the_cli_refuses_a_run_whose_state_says_80_epochs(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "digits", "--model", "lenet5", "--limit", "32", "--batch-size", "16", "--epochs", "1",
+            "--out", str(out)]
+    assert cli.main(argv) == 0
+    _edit_state(out / "backup", epochs_done=80)
+    capsys.readouterr()
+    assert cli.main(argv[:-4] + ["--epochs", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "says 80 epochs are done but its history holds 1 epochs" in err and "to start over" in err
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1

@@ -68,11 +68,11 @@ def test_damaged_backup_weights_are_refused_before_resuming(tmp_path):
     backup = RunBackup(tmp_path, run={"task": "t"})
     backup.save(model, 1, [{"epoch": 1}])
     assert backup.restore(model)["epochs_done"] == 1
-    weights = tmp_path / "epoch-0001.weights.h5"
+    weights = tmp_path / "epoch-0001.keras"
     data = bytearray(weights.read_bytes())
     data[-64] ^= 0x10
     weights.write_bytes(data)
-    with pytest.raises(ValueError, match="do not match the sha256 digest recorded when they were saved"):
+    with pytest.raises(ValueError, match="do not match their sha256 digest"):
         backup.restore(model)
 
 
