@@ -5,10 +5,10 @@ box scaled (aspect kept) to fit 20x20, then placed in a 28x28 field so that
 its centre of mass sits at the centre, (14, 14).
 """
 
-import pathlib
 
 import numpy as np
 
+from keras_seq.export.image_file import open_image
 from keras_seq.export.limits import MAX_IMAGE_PIXELS
 
 MNIST_SIZE = 28
@@ -25,22 +25,8 @@ def load_digit_image(path):
     ``limits.MAX_IMAGE_PIXELS`` before any pixel is decoded. Any bit depth
     and colour model is turned into gray in [0, 1] (see :func:`to_gray`).
     """
-    from PIL import Image, UnidentifiedImageError
-
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"image file {str(path)!r} does not exist")
-    try:
-        with Image.open(path) as image:  # reads the header only
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise ValueError(
-                    f"image {str(path)!r} is {image.width}x{image.height}: more than "
-                    f"{MAX_IMAGE_PIXELS} pixels, refused before decoding"
-                )
-            image.load()
-            gray = to_gray(image)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise ValueError(f"image file {str(path)!r} cannot be read: {error}") from error
+    with open_image(path, MAX_IMAGE_PIXELS) as image:
+        gray = to_gray(image)
     return mnist_style(gray)
 
 

@@ -67,12 +67,14 @@ def add_arguments(parser):
 
 
 def run(args):
+    from keras_seq import atomic_files
     from keras_seq.export import bundled_inputs
     from keras_seq.export.convert import to_tflite
     from keras_seq.export.edge_model import EdgeModel
     from keras_seq.export.op_report import op_report
     from keras_seq.export.validate import load_keras_model
 
+    atomic_files.check_target(args.out, "--out")  # before the conversion, not after it
     model = load_keras_model(args.model)
     kind = bundled_inputs.input_kind(model.inputs[0].shape)
     fold = _held_out_fold(args, kind)

@@ -16,18 +16,28 @@ trusts it:
   the constant weights' memory, at a size that grows with the batch;
 - the main subgraph's outputs are not constants and have the input's batch
   axis first.
+
+A file is read (:func:`read_tflite_file`) only when it is a regular file of
+at most :func:`max_tflite_bytes` bytes (default 4 GiB: twice TFLite's 2 GiB
+flatbuffer limit, room for a large model's buffers stored after it; ours are
+a few MB), and its identifier is checked from its first 8 bytes before the
+rest is read, so a 2 GiB file of zeros is refused at once, not read whole.
 """
 
 import dataclasses
+import os
 import struct
 
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from keras_seq import file_reading
 from keras_seq.export.errors import ModelFileError
 
 IDENTIFIER = b"TFL3"
+MAX_TFLITE_BYTES = 4 << 30
+MAX_BYTES_VARIABLE = "KERAS_SEQ_MAX_TFLITE_BYTES"
 LOWERING_METADATA = "keras_seq.lowering"
 SEQUENCE_METADATA = "keras_seq.sequence"
 MAX_RANK = 16
@@ -172,6 +182,51 @@ def _check_outputs(tensors, ends, constants):
             )
 
 
+def max_tflite_bytes(max_bytes=None):
+    """The largest ``.tflite`` file read: ``max_bytes``, else :data:`MAX_BYTES_VARIABLE`, else 4 GiB."""
+    name = "max_bytes"
+    if max_bytes is None:
+        max_bytes, name = os.environ.get(MAX_BYTES_VARIABLE, MAX_TFLITE_BYTES), MAX_BYTES_VARIABLE
+    try:
+        value = int(max_bytes)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or isinstance(max_bytes, (bool, float)) or value < 8:
+        raise ValueError(f"{name}={max_bytes!r} is not allowed; expected an int >= 8 (bytes)")
+    return value
+
+
+def read_tflite_file(path, what=None, max_bytes=None):
+    """The bytes of the ``.tflite`` file at ``path``, refused early (see the module docstring).
+
+    Raises:
+        ModelFileError: ``path`` is missing, a directory, not a regular file,
+            larger than :func:`max_tflite_bytes`, or not a TFLite flatbuffer.
+    """
+    what = what or f"TFLite model file {str(path)!r}"
+    cap = max_tflite_bytes(max_bytes)
+    size = file_reading.regular_file_size(path, what, error=ModelFileError)
+    hint = f" (set {MAX_BYTES_VARIABLE} to read larger files)"
+    if size > cap:
+        raise ModelFileError(f"{what} is {size} bytes; at most {cap} are read{hint}")
+    with open(path, "rb") as stream:
+        head = stream.read(8)
+    try:
+        _check_head(head)
+    except ModelFileError as error:
+        raise ModelFileError(f"{what}: {error}") from None
+    return file_reading.read_regular_file(path, what, cap, error=ModelFileError, limit_hint=hint)
+
+
+def _check_head(data):
+    if len(data) < 8:
+        raise ModelFileError(f"a TFLite file has at least 8 bytes, got {len(data)}")
+    if data[4:8] != IDENTIFIER:
+        raise ModelFileError(
+            f"not a TFLite flatbuffer: identifier {data[4:8]!r}, expected {IDENTIFIER!r}"
+        )
+
+
 def read_tflite(data):
     """Parse and check ``data`` (bytes of a ``.tflite`` file) into a :class:`TFLiteFile`.
 
@@ -180,12 +235,7 @@ def read_tflite(data):
             that points outside the file or its tables.
     """
     data = bytes(data)
-    if len(data) < 8:
-        raise ModelFileError(f"a TFLite file has at least 8 bytes, got {len(data)}")
-    if data[4:8] != IDENTIFIER:
-        raise ModelFileError(
-            f"not a TFLite flatbuffer: identifier {data[4:8]!r}, expected {IDENTIFIER!r}"
-        )
+    _check_head(data)
     try:
         return _read(data)
     except ModelFileError:

@@ -27,13 +27,12 @@ Three guards, in order:
 import contextlib
 import hashlib
 import os
-import pathlib
 import warnings
 
 from keras_seq.export import calibration, integrity, limits
 from keras_seq.export.errors import ModelFileError, UnverifiedModelWarning
 from keras_seq.export.sandbox import run_isolated
-from keras_seq.export.tflite_file import read_tflite
+from keras_seq.export.tflite_file import read_tflite, read_tflite_file
 from keras_seq.saving import check_keras_file, load_keras_model  # noqa: F401  one loader
 
 _probed = set()
@@ -147,10 +146,7 @@ def read_model_bytes(model, what="model"):
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model)
     if isinstance(model, (str, os.PathLike)):
-        path = pathlib.Path(model)
-        if not path.is_file():
-            raise ModelFileError(f"{what} file {str(path)!r} does not exist")
-        return path.read_bytes()
+        return read_tflite_file(model, f"{what} file {str(model)!r}")  # a regular file, size-capped before it is read
     raise ValueError(f"{what} must be a file path or bytes, got {type(model).__name__}")
 
 

@@ -31,12 +31,11 @@ def run(args):
     import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from keras_seq import model_signature, saving
+    from keras_seq import file_reading, model_signature, saving
     from keras_seq.export import validate
 
     path = pathlib.Path(args.file)
-    if not path.is_file():
-        raise saving.ModelFileError(f"{str(path)!r} does not exist")
+    file_reading.regular_file_size(path, repr(str(path)), error=saving.ModelFileError)  # a directory, a FIFO...
     with open(path, "rb") as stream:
         head = stream.read(8)
     probe = not args.no_probe

@@ -13,11 +13,10 @@ as the int8 export, whose fused LSTM ops have no mask); the per-step
 distributions are decoded by CTC over the strip's own floor(w / 2) steps.
 """
 
-import pathlib
-
 import numpy as np
 
 from keras_seq.datasets import word_strips
+from keras_seq.export.image_file import open_image
 from keras_seq.models import ctc
 
 MAX_PIXELS = 50_000_000
@@ -25,24 +24,13 @@ MAX_PIXELS = 50_000_000
 
 def load_word_gray(path):
     """Read an image file as grayscale float32 (H, W) in [0, 1]."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"image file {str(path)!r} does not exist")
-    if path.stat().st_size == 0:
-        raise ValueError(f"image file {str(path)!r} is empty (0 bytes)")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"image {str(path)!r} is {image.width}x{image.height}: too large")
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(background, image.convert("RGBA"))
-            gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"image file {str(path)!r} cannot be read as an image: {error}") from error
+    with open_image(path, MAX_PIXELS) as image:
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, image.convert("RGBA"))
+        gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     return gray
 
 

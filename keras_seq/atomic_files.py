@@ -101,6 +101,29 @@ def replacing(path, size=None):
         raise
 
 
+def check_target(path, what="output"):
+    """Refuse, before any work, a ``path`` that :func:`replacing` could not replace; return it as a Path.
+
+    Raises:
+        ValueError: ``path`` is a directory or another non-regular file, a
+            folder on its way is a file, or this process may not write in
+            its folder; the message names the path.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is a directory; name a file in it, e.g. {str(path / 'model.tflite')!r}")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{what} {str(path)!r} exists and is not a regular file; name another path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ValueError(f"{what} {str(path)!r}: {str(folder)!r} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {str(path)!r}: no permission to write in {str(folder)!r}")
+    return path
+
+
 def write_bytes(data, path):
     """Write ``data`` to ``path`` atomically; return the path."""
     with replacing(path, size=len(data)) as temporary:

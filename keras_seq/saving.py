@@ -38,7 +38,7 @@ import sys
 import warnings
 import zipfile
 
-from keras_seq import atomic_files, model_signature
+from keras_seq import atomic_files, file_reading, model_signature
 from keras_seq.file_digest import sha256_of
 
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
@@ -212,8 +212,7 @@ def check_keras_file(path, probe=True, timeout=180, what=None):
     """
     path = pathlib.Path(path)
     what = what or f"Keras model file {str(path)!r}"
-    if not path.is_file():
-        raise ModelFileError(f"{what} does not exist")
+    file_reading.regular_file_size(path, what, error=ModelFileError)  # missing, a directory, a FIFO...
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{what} cannot be loaded as a Keras model: it is not a .keras (zip) archive")
     model_signature.signing_key()  # a bad key is the caller's error, not the file's: raised here, as it is
