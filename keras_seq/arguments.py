@@ -30,6 +30,24 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+MAX_LAYER_WEIGHTS = 2**31  # 8 GiB of float32; the lecture's largest layer holds about 10**6
+
+
+def weight_count(shapes, what):
+    """The number of weights in ``shapes`` (one tuple per weight), refused above ``MAX_LAYER_WEIGHTS``.
+
+    Checked before any weight is allocated: ``LSTM(10**9)`` spent 54 s
+    allocating before it failed. ``what`` names the layer and the sizes.
+    """
+    count = sum(math.prod(int(d) for d in shape) for shape in shapes)
+    if count > MAX_LAYER_WEIGHTS:
+        raise ValueError(
+            f"{what} would hold {count:.3g} weights ({4 * count / 2**30:.3g} GiB as float32); at most "
+            "2**31 weights per layer are allowed (is the size or the input wrong?)"
+        )
+    return count
+
+
 def integer(value, name, minimum=None, maximum=None, allow_none=False):
     """An int in ``[minimum, maximum]`` (either bound optional); ``None`` passes when ``allow_none``."""
     if value is None and allow_none:

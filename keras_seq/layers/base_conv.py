@@ -52,6 +52,7 @@ class BaseConv(keras.layers.Layer):
 
     def add_kernel(self, shape, initializer=None):
         """The ``kernel`` weight, with the layer's regularizer and constraint."""
+        arguments.weight_count([shape], f"{type(self).__name__}'s kernel of shape {tuple(shape)}")
         self.kernel = self.add_weight(
             name="kernel",
             shape=shape,

@@ -56,6 +56,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         require_tensorflow_backend(type(self).__name__)
         super().__init__(**kwargs)
         self.units = arguments.positive_int(units, "units")
+        arguments.weight_count([(self.units, self.gates * self.units)],
+                               f"{type(self).__name__}(units={self.units})'s recurrent kernel")
         self.activation = keras.activations.get(activation)
         self.use_bias = arguments.boolean(use_bias, "use_bias")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -80,6 +82,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
                 f"{type(self).__name__} needs a known feature size (last axis), got input shape {tuple(input_shape)}"
             )
         width = self.gates * self.units
+        arguments.weight_count([(input_dim, width), (self.units, width), (width,)],
+                               f"{type(self).__name__}(units={self.units}) on {input_dim} input features")
         self.kernel = self.add_weight(
             shape=(input_dim, width),
             name="kernel",
