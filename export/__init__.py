@@ -12,7 +12,7 @@ Example:
     >>> print(op_report(edge)); print(parity(model, edge, x_test[:100]))
 """
 
-from keras_seq.export.calibration import CalibrationData, InputRangeWarning
+from keras_seq.export.calibration import CalibrationData, CalibrationWarning, InputRangeWarning
 from keras_seq.export.edge_model import EdgeModel, EdgeStream
 from keras_seq.export.errors import ConversionError, ModelFileError, UnverifiedModelWarning
 from keras_seq.export.op_report import OpReport, op_report
@@ -31,6 +31,7 @@ __all__ = [
     "ModelFileError",
     "UnverifiedModelWarning",
     "InputRangeWarning",
+    "CalibrationWarning",
     "OpReport",
     "op_report",
     "Parity",

@@ -32,6 +32,10 @@ class InputRangeWarning(UserWarning):
     """``predict`` got inputs far outside the range the int8 file was calibrated on."""
 
 
+class CalibrationWarning(UserWarning):
+    """int8 calibration saw a tensor only as zero: in the file any other value there reads as zero."""
+
+
 @dataclasses.dataclass(frozen=True)
 class CalibrationData:
     """Representative data for int8 export, with the range the model's inputs take.

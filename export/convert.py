@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_seq import arguments, atomic_files
-from keras_seq.export import calibration, integrity
+from keras_seq.export import calibration, integrity, quantized_ranges
 from keras_seq.export.errors import ConversionError
 from keras_seq.export.export_options import (
     DYNAMIC_BATCH,
@@ -21,7 +21,13 @@ from keras_seq.export.export_options import (
     RECURRENT_LOWERINGS,
 )
 from keras_seq.export.recurrent_lowering import AUTO, OWN_LOOP, lower_recurrent_layers, settled
-from keras_seq.export.tflite_file import LOWERING_METADATA, SEQUENCE_METADATA, read_tflite, with_metadata
+from keras_seq.export.tflite_file import (
+    LOWERING_METADATA,
+    SEQUENCE_METADATA,
+    padded_to_length,
+    read_tflite,
+    with_metadata,
+)
 from keras_seq.models.word_reader import fixed_width_copy, is_word_reader
 from keras_seq.quiet_output import quiet_native_output
 
@@ -85,11 +91,13 @@ def _walk(model):
         yield from _walk(layer)
 
 
-def _calibration_batches(representative_data, spec):
+def _calibration_batches(representative_data, spec, max_length=None):
     """A generator of calibration batches shaped like ``spec``.
 
     ``representative_data`` is an array (N, ...) or a list of single samples
-    without the batch axis (e.g. words of different lengths).
+    without the batch axis (e.g. words of different lengths). With
+    ``max_length``, shorter sequences are padded with zero steps, as
+    ``EdgeModel.predict`` pads them for the file.
     """
     feature_shape = tuple(spec.shape[1:])
     representative_data, input_range = calibration.unwrap(representative_data)
@@ -97,12 +105,16 @@ def _calibration_batches(representative_data, spec):
         samples = [np.asarray(s, dtype=np.float32)[None] for s in representative_data]
     else:
         samples = [np.asarray(representative_data, dtype=np.float32)]
-    for data in samples:
+    for k, data in enumerate(samples):
+        if max_length is not None and data.ndim >= 2 and 0 < data.shape[1] <= max_length:
+            data = samples[k] = padded_to_length(data, max_length)
         if data.ndim != len(feature_shape) + 1 or any(
             d is not None and d != actual for d, actual in zip(feature_shape, data.shape[1:])
         ):
+            longer = max_length is not None and data.ndim >= 2 and data.shape[1] > max_length
             raise ValueError(
                 f"representative_data has samples of shape {data.shape[1:]}; expected {feature_shape}"
+                + (f" (at most max_length={max_length} steps)" if longer else "")
             )
         if data.size == 0 or not np.all(np.isfinite(data)):
             raise ValueError("representative_data must be non-empty and finite")
@@ -226,9 +238,12 @@ def to_tflite(
         (``recurrent="loop"`` asks for it at any length) that loads in every
         runtime and runs on the CPU. ``recurrent="fused-lstm"`` uses TFLite's
         fused LSTM kernel for standard LSTMs: it keeps state in variable
-        tensors, which only the classic ``Interpreter`` loads, and it is the
-        only recurrence TensorFlow's int8 calibrator quantizes, so it is the
-        default for ``quantization="int8"``. Other recurrent layers (GRU,
+        tensors, which only the classic ``Interpreter`` loads; it is the
+        default for ``quantization="int8"`` (the smallest int8 file, and the
+        only int8 of a run-time length). TensorFlow's int8 calibrator also
+        quantizes an unrolled recurrence (it cannot quantize a loop):
+        ``quantization="int8", recurrent="unroll"`` is the int8 file every
+        runtime loads, LiteRT's GPU accelerator included. Other recurrent layers (GRU,
         custom cells, stateful layers) keep their own loop. What became of
         each layer, and why, is stored in the file's metadata and shown by
         :func:`keras_seq.export.op_report`.
@@ -309,7 +324,7 @@ def to_tflite(
             if quantization == "int8":
                 _refuse_int8_loops(converter().convert(), settled(lowerings), name)
             tflite_converter = converter()
-            _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io,
+            _set_quantization(tflite_converter, quantization, representative_data, spec, max_length, int8_io,
                               dense_per_channel)
             data = tflite_converter.convert()
             lowerings = settled(lowerings)  # the unrolling stand-ins decided when traced
@@ -320,6 +335,8 @@ def to_tflite(
                 f"cannot convert {name!r} with quantization={quantization!r}: "
                 f"{str(error).strip().splitlines()[-1][:500]}"
             ) from error
+    if quantization == "int8":
+        quantized_ranges.check(data, name, max_length)  # our own refusal: no converter log to replay
     data = _annotate(data, lowerings, max_length, quantization, representative_data)
     if path is not None:
         atomic_files.write_bytes(data, path)
@@ -361,13 +378,14 @@ def _converter_factory(lowered, spec):
     return converter
 
 
-def _set_quantization(tflite_converter, quantization, representative_data, spec, int8_io, dense_per_channel):
+def _set_quantization(tflite_converter, quantization, representative_data, spec, max_length, int8_io,
+                      dense_per_channel):
     if quantization is not None:
         tflite_converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         tflite_converter.target_spec.supported_types = [tf.float16]
     if quantization == "int8":
-        tflite_converter.representative_dataset = _calibration_batches(representative_data, spec)
+        tflite_converter.representative_dataset = _calibration_batches(representative_data, spec, max_length)
         tflite_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # The converter's own switch (an experimental attribute in TF 2.21).
         tflite_converter._experimental_disable_per_channel_quantization_for_dense_layers = not dense_per_channel

@@ -35,7 +35,7 @@ from keras_seq.export import calibration, limits, output_checks
 from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner, IsolatedRunner
 from keras_seq.export.runtimes import unsupported_reasons
 from keras_seq.export.sandbox import Sandbox
-from keras_seq.export.tflite_file import SEQUENCE_METADATA
+from keras_seq.export.tflite_file import SEQUENCE_METADATA, padded_to_length
 from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
@@ -183,7 +183,7 @@ class EdgeModel:
         actual = x.shape[1:] if batched else x.shape
         for axis, (want, got) in enumerate(zip(fixed, actual), start=1 if batched else 0):
             if self.max_length is not None and axis == (1 if batched else 0) and 0 < got <= want:
-                continue  # padded to max_length by _pad_length
+                continue  # padded to max_length by padded_to_length
             if self.max_length is not None and axis == (1 if batched else 0):
                 raise ValueError(
                     f"{what} has {got} time steps; this file was exported for at most "
@@ -213,13 +213,6 @@ class EdgeModel:
 
     # ---- running ----------------------------------------------------------------------
 
-    def _pad_length(self, x):
-        """Pad a batch (N, t, ...) with zero steps up to ``max_length`` (the model masks them)."""
-        missing = self.max_length - x.shape[1]
-        if missing <= 0:
-            return x
-        return np.concatenate([x, np.zeros((len(x), missing) + x.shape[2:], x.dtype)], axis=1)
-
     def _outputs_of(self, raw, length):
         """Dequantize the raw outputs; cut a padded time axis back to ``length`` steps."""
         outputs = [self._from_output(d, y) for d, y in zip(self._outputs, raw)]
@@ -231,7 +224,7 @@ class EdgeModel:
         """Run a checked batch, each run from zero state; returns a list of outputs."""
         length = x.shape[1] if x.ndim >= 2 else 0
         if self.max_length is not None:
-            x = self._pad_length(x)
+            x = padded_to_length(x, self.max_length)
         fixed_batch = self.input_shape[0]
         step = fixed_batch if fixed_batch > 0 else limits.PROBE_BATCH  # never more than the probe ran
         real = len(x)

@@ -12,7 +12,8 @@ Four lowerings, named for what they emit:
 * ``"fused-lstm"``: TFLite's ``UNIDIRECTIONAL_SEQUENCE_LSTM`` kernel
   (:mod:`keras_seq.export.fused_lstm`), for standard LSTMs. It keeps its
   state in variable tensors, which LiteRT's ``CompiledModel`` and LiteRT.js
-  refuse; it is the only recurrence TensorFlow's int8 calibrator quantizes.
+  refuse; the default for int8 (TensorFlow's int8 calibrator quantizes it
+  and ``"unroll"``, not a loop).
 * ``"own-loop"``: the layer's own computation traced as it is (GRU, custom
   cells, stateful layers): a correct ``WHILE`` loop made by the converter.
 

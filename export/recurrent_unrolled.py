@@ -21,7 +21,8 @@ no ``WHILE``, no ``GATHER``, no ``SELECT``):
   (stored transposed, as that op takes it, so the converter folds no
   per-step copy): the file holds the weights once, whatever T;
 * a mask (padded words) is a 0/1 float and the masking rule is arithmetic
-  (``m s' + (1 - m) s``, exact), since the GPU accelerator has no select;
+  (``s + m (s' - s)``: :func:`keras_seq.layers.recurrent_math.keep_where_masked`,
+  a form int8 calibration quantizes);
 * the outputs, when every step's is wanted, are one ``CONCATENATION``.
 
 The file grows with T by a dozen ops per step (about 2 KiB per LSTM step), and

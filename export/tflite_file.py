@@ -90,6 +90,15 @@ class TFLiteFile:
     metadata: dict
 
 
+def padded_to_length(x, length):
+    """A batch ``x`` (N, t, ...) with zero steps appended up to ``length``: how a file exported at a
+    fixed ``max_length`` reads a shorter sequence (the model masks zero steps)."""
+    missing = length - x.shape[1]
+    if missing <= 0:
+        return x
+    return np.concatenate([x, np.zeros((len(x), missing) + x.shape[2:], x.dtype)], axis=1)
+
+
 def _length(n, data, what, element_bytes=4):
     if not 0 <= n <= len(data) // element_bytes:
         raise ModelFileError(f"{what} claims {n} entries, impossible in a {len(data)}-byte file")

@@ -107,9 +107,16 @@ def keep_where_masked(mask_t, new_states, old_states):
 
         s_t = m_t ? s_t' : s_{t-1}
 
-    A float mask of 0s and 1s gives the same states by arithmetic,
-    ``s_t = m_t s_t' + (1 - m_t) s_{t-1}`` (exact: one term is zero), for
-    runtimes without a select op (LiteRT's GPU accelerator).
+    A float mask of 0s and 1s gives the same states by arithmetic, for
+    runtimes without a select op (LiteRT's GPU accelerator)::
+
+        s_t = s_{t-1} + m_t (s_t' - s_{t-1})
+
+    (within one rounding of ``s_t'`` where m_t = 1). This form, not
+    ``m_t s_t' + (1 - m_t) s_{t-1}``, is what int8 calibration can quantize:
+    at a step every calibration sequence reaches, ``1 - m_t`` is always 0,
+    and an int8 ``ADD`` of a real input into such an empty range is refused
+    by LiteRT's kernels (the classic interpreter aborts).
 
     Args:
         mask_t: (batch, 1) booleans, or floats 0/1, or ``None`` (nothing masked).
@@ -145,4 +152,4 @@ def _masked(mask_t, new, old):
         return new
     if _is_bool(mask_t):
         return ops.where(mask_t, new, old)
-    return mask_t * new + (1.0 - mask_t) * old
+    return old + mask_t * (new - old)
