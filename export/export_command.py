@@ -51,8 +51,9 @@ def add_arguments(parser):
                         help="how LSTM/Elman layers become TFLite ops: unroll (straight-line steps, what "
                              "LiteRT's GPU accelerator runs; the default for short fixed lengths), loop (the "
                              "default beyond; every LiteRT runtime, on the CPU) or fused-lstm (TFLite's fused "
-                             "kernel: classic interpreter only; the default with --quantize int8, which needs "
-                             "it; a word reader with it gets a dynamic width, since the fused op has no mask)")
+                             "kernel: classic interpreter only; the default with --quantize int8, whose "
+                             "portable form is --recurrent unroll at a fixed length; a word reader with it gets "
+                             "a dynamic width, since the fused op has no mask)")
     parser.add_argument("--batch-size", type=batch_size_argument, default=1,
                         help="the batch dimension: default 1, the portable file every LiteRT runtime loads; "
                              f"'{DYNAMIC_BATCH}' leaves it open (classic interpreter only)")
