@@ -55,6 +55,25 @@ def test_export_handwriting_at_a_fixed_length_runs_everywhere_and_infer_reads_a_
     assert re.search(r"prediction: '[a-z]+'  probability: [0-9.]+ .*truth: 'ommanding'", printed)
 
 
+def test_export_int8_handwriting_unrolled_at_a_fixed_length_calibrates_on_padded_words(folder, capsys):
+    """The bundled calibration words come at their own lengths; a fixed-length file pads them (it refused
+    them: 'samples of shape (9, 16, 8, 1); expected (14, 16, 8, 1)'), and the int8 file loads everywhere."""
+    model_path = folder / "words-int8.keras"
+    handwriting(units=8, filters=(4, 8), features=8).save(model_path)
+    out = folder / "words-int8.tflite"
+    argv = ["export", str(model_path), "--out", str(out), "--max-length", "14", "--quantize", "int8",
+            "--recurrent", "unroll"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "]: unroll" in printed and "quantization int8" in printed
+    for runtime in ("interpreter: yes", "interpreter-builtin: yes", "compiled-model: yes", "litert-js: yes"):
+        assert runtime in printed
+    # an untrained model's probabilities are near uniform, so its argmax says nothing: int8 steps of ~1/256
+    difference = re.search(r"max \|keras - tflite\| = (\S+),", printed)
+    assert float(difference.group(1)) <= 0.02
+    EdgeModel(out, runtime="interpreter", xnnpack=False).predict(np.zeros((1, 5, 16, 8, 1), np.float32))
+
+
 def test_command_errors_exit_2_with_a_message(folder, capsys):
     (folder / "junk.tflite").write_bytes(b"\0" * 64)
     assert cli.main(["infer", str(folder / "junk.tflite"), "word:1"]) == 2
