@@ -7,6 +7,16 @@ stride), ``gradient-flow`` (||dL/dh_t|| for Elman vs LSTM), ``web`` (the
 ``.tflite`` files in a browser page with LiteRT.js) and ``words`` (the word
 reader, CNN+BiLSTM+CTC, on word images, with the columns behind each letter).
 The same demos run as ``python -m keras_seq.demos.NAME`` with the same options.
+
+Each demo that trains (``TRAINED``) is ``run_demo(out, epochs=None,
+fast=False, model_path=None, progress=None)`` in its module, returning a dict
+of its figures and ``paths``:
+
+- ``out``: an existing writable folder for every output file;
+- ``epochs``: training epochs (default the demo's ``DEFAULT_EPOCHS``; 1 with ``fast``);
+- ``fast``: a tiny model on a few examples (a smoke run);
+- ``model_path``: a saved ``.keras`` model of the demo's kind, used instead of training;
+- ``progress``: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
 """
 
 from keras_seq.quiet_output import VERBOSE_HELP

@@ -115,13 +115,9 @@ def format_table(rows):
 def run_demo(out, epochs=None, fast=False, model_path=None, variant="modern", progress=None):
     """Train (or load), export, evaluate on-device and explain a digit model.
 
-    Args:
-        out: an existing writable folder for every output file.
-        epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
-        fast: train on 1,000 digits and evaluate on 300 (a smoke run).
-        model_path: a saved ``.keras`` digit model to use instead of training.
-        variant: ``lenet5`` variant to train, ``"modern"`` or ``"faithful"``.
-        progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
+    The arguments are every trained demo's (:mod:`keras_seq.demos.command`);
+    ``fast`` trains on 1,000 digits and evaluates on 300, and ``variant`` is
+    the ``lenet5`` variant to train, ``"modern"`` or ``"faithful"``.
 
     Returns:
         A dict: ``table`` (rows for keras, float32 and int8: accuracy,

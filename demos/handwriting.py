@@ -75,12 +75,8 @@ def distinct_words(texts, count):
 def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """Train (or load), export, compare and explain the handwriting model.
 
-    Args:
-        out: an existing writable folder for every output file.
-        epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
-        fast: a tiny model on 200 words, evaluated on 30 (a smoke run).
-        model_path: a saved ``.keras`` handwriting model instead of training.
-        progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
+    The arguments are every trained demo's (:mod:`keras_seq.demos.command`);
+    ``fast`` trains on 200 words and evaluates on 30.
 
     Returns:
         A dict: ``metrics`` ``{"keras"|"tflite": {letter_accuracy,

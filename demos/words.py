@@ -149,12 +149,8 @@ def draw_word_saliency(strip, reading, saliency, truth, path):
 def run_demo(out, epochs=None, fast=False, model_path=None, progress=None):
     """Train (or load), export, read and explain the word reader.
 
-    Args:
-        out: an existing writable folder for every output file.
-        epochs: training epochs (default ``DEFAULT_EPOCHS``; fast mode: 1).
-        fast: a tiny model on 60 words, read on 12 (a smoke run).
-        model_path: a saved ``.keras`` word reader instead of training.
-        progress: a :class:`keras_seq.demos.progress.Progress`; one is made if omitted.
+    The arguments are every trained demo's (:mod:`keras_seq.demos.command`);
+    ``fast`` trains on 60 words and reads 12.
 
     Returns:
         A dict: ``metrics`` (``cer``, ``word_accuracy`` of the ``.tflite`` on

@@ -7,6 +7,7 @@ import keras
 from keras import ops
 
 from keras_seq import arguments
+from keras_seq.layers.weight_options import set_weight_options, weight_options_config
 
 
 class BaseConv(keras.layers.Layer):
@@ -42,12 +43,8 @@ class BaseConv(keras.layers.Layer):
         self.filters = arguments.positive_int(filters, "filters")
         self.activation = keras.activations.get(activation)
         self.use_bias = arguments.boolean(use_bias, "use_bias")
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
+        set_weight_options(self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def add_kernel(self, shape, initializer=None):
@@ -86,11 +83,6 @@ class BaseConv(keras.layers.Layer):
             filters=self.filters,
             activation=keras.activations.serialize(self.activation),
             use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
-            kernel_constraint=keras.constraints.serialize(self.kernel_constraint),
-            bias_constraint=keras.constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, ("kernel", "bias")),
         )
         return config

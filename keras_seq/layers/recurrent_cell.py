@@ -17,6 +17,7 @@ from keras import ops
 from keras_seq import arguments
 from keras_seq.layers.dropout_rnn_cell import DropoutRNNCell
 from keras_seq.layers.keras_backend import require_tensorflow_backend
+from keras_seq.layers.weight_options import set_weight_options, weight_options_config
 
 
 class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
@@ -60,15 +61,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
                                f"{type(self).__name__}(units={self.units})'s recurrent kernel")
         self.activation = keras.activations.get(activation)
         self.use_bias = arguments.boolean(use_bias, "use_bias")
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
+        set_weight_options(self, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                           recurrent=(recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+                           bias=(bias_initializer, bias_regularizer, bias_constraint))
         self.dropout = arguments.fraction(dropout, "dropout")
         self.recurrent_dropout = arguments.fraction(recurrent_dropout, "recurrent_dropout")
         self.seed = seed
@@ -220,15 +215,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            **weight_options_config(self, ("kernel", "recurrent", "bias")),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

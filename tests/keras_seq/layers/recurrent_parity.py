@@ -25,3 +25,13 @@ def gradients(layer, x, mask=None, training=False):
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         loss = sum(tf.reduce_sum(tf.sin(3.0 * y + i)) for i, y in enumerate(outputs))
     return tape.gradient(loss, [x] + layer.trainable_weights)
+
+
+def assert_keras_weights_load(ours, theirs, x, shapes):
+    """``ours`` and Keras's ``theirs`` built on ``x`` hold weights of ``shapes`` (kernel, recurrent kernel,
+    bias, Keras's names), and ``ours`` loaded with Keras's weights computes Keras's output."""
+    ours(x), theirs(x)
+    assert [w.shape for w in ours.get_weights()] == shapes
+    assert [w.path.split("/")[-1] for w in ours.weights] == ["kernel", "recurrent_kernel", "bias"]
+    ours.set_weights(theirs.get_weights())  # Keras -> ours
+    np.testing.assert_allclose(ours(x), theirs(x), atol=1e-5)

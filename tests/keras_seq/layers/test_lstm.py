@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_seq.layers import LSTM, LSTMCell, Recurrent
 
-from recurrent_parity import as_list, assert_all_close, gradients
+from recurrent_parity import as_list, assert_all_close, assert_keras_weights_load, gradients
 
 RNG = np.random.default_rng(1)
 X = RNG.normal(size=(4, 6, 3)).astype("float32")
@@ -53,14 +53,12 @@ def test_forward_matches_keras_lstm(kwargs, mask):
     assert_all_close(ours(X, mask=mask), theirs(X, mask=mask))
 
 
-def test_weights_layout_and_both_directions():
-    ours, theirs = LSTM(5), keras.layers.LSTM(5)
-    ours(X), theirs(X)
-    assert [w.shape for w in ours.get_weights()] == [(3, 20), (5, 20), (20,)]
+def test_keras_weights_load_and_the_forget_bias_starts_at_one():
+    ours = LSTM(5)
+    ours(X)
     # unit_forget_bias: b_f starts at 1, the other gates at 0 (order i, f, c, o).
     np.testing.assert_array_equal(ours.cell.bias.numpy(), np.repeat([0, 1, 0, 0], 5))
-    ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours(X), theirs(X), atol=1e-5)
+    assert_keras_weights_load(ours, keras.layers.LSTM(5), X, [(3, 20), (5, 20), (20,)])
 
 
 @pytest.mark.parametrize("output_activation", [None, "tanh"])
