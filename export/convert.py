@@ -304,6 +304,8 @@ def to_tflite(
     """
     _check_arguments(model, quantization, representative_data, int8_io, batch_size, dense_per_channel,
                      max_length, recurrent)
+    if path is not None:
+        atomic_files.check_target(path, "path")  # before the conversion, not after it
     quantization = None if quantization == NO_QUANTIZATION else quantization
     name = model.name
     model, recurrent, note = _word_reader_policy(model, quantization, recurrent, max_length, batch_size)

@@ -82,6 +82,16 @@ def test_export_to_an_existing_directory_is_refused_before_converting(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "out"] and not os.listdir(tmp_path / "out")
 
 
+def test_to_tflite_into_a_directory_is_refused_before_converting(tmp_path, monkeypatch):
+    from keras_seq.export import convert
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    monkeypatch.setattr(convert, "_converter_factory", lambda *a: pytest.fail("converted before checking path"))
+    with pytest.raises(ValueError, match="is a directory; name a file in it"):
+        convert.to_tflite(model, tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
 def _png_header_only(path, width, height):
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
