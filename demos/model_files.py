@@ -11,15 +11,16 @@ LETTER_CLASSES = 26
 def load_keras_model(path):
     """Load a ``.keras`` file with the package's one safe loader (:func:`keras_seq.saving.load_keras_model`).
 
-    Raises ``OSError`` when the file is missing and ``ValueError`` (a
+    Raises ``OSError`` when the file is missing or not a regular file (a
+    directory, a FIFO, a device: each named) and ``ValueError`` (a
     :class:`keras_seq.saving.ModelFileError`) when it is not a readable,
     intact Keras model file.
     """
     from keras_seq import saving
+    from keras_seq.file_reading import regular_file_size
 
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise OSError(f"--model {str(path)!r} does not exist")
+    regular_file_size(path, f"--model {str(path)!r}", error=OSError)
     if path.suffix != ".keras":
         raise ValueError(f"--model {str(path)!r} is not a .keras model file (got suffix {path.suffix!r})")
     return saving.load_keras_model(path, what=f"--model {str(path)!r}")

@@ -54,6 +54,9 @@ def test_a_model_file_that_is_not_a_digit_model_is_refused(tmp_path, capsys):
     assert "cannot be loaded as a Keras model" in capsys.readouterr().err
     assert cli.main(["demo", "digits", "--model", str(tmp_path / "missing.keras"), "--out", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "folder.keras").mkdir()
+    assert cli.main(["demo", "digits", "--model", str(tmp_path / "folder.keras"), "--out", str(tmp_path)]) == 2
+    assert f"--model {str(tmp_path / 'folder.keras')!r} is a directory, not a file" in capsys.readouterr().err
     assert not (tmp_path / "model.keras").exists()  # refused before any training or writing
 
 
