@@ -19,7 +19,7 @@ PACKAGE_DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 SHA256 = {
     "mnist.npz": "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
     "ocr_words.npz": "74608b360ee30d2f72719c5c143548c7946479f51df0d130db94d35ec38023c5",
-    "handwriting_fonts.npz": "adcb68e0109845a119503af58b77d51ad09f87c0bc7a0c607a2da0e5fad9e52b",
+    "handwriting_fonts.npz": "024aa113241fcc06603df847ec0990171441cffd6c9d31c5522ced3bb7dfe29b",
 }
 
 _verified = set()

@@ -26,10 +26,11 @@ TRAIN_FONTS = (
     "ComicNeue-Regular", "ComicNeue-Bold", "ComicNeue-Italic", "ComicNeue-Light", "dkg", "dkgBd", "dkgIt",
     "Breip", "Andika-Regular", "Andika-Italic",
     "DancingScript-Regular", "DancingScript-Bold", "Ecolier-court", "lobster",
+    "Havana-Regular", "Rufscript010", "Z003-MediumItalic", "KleeOne-Regular", "KleeOne-SemiBold",
 )
 HELD_OUT_FONTS = ("Humor-Sans", "LeckerliOne-Regular", "Kristi", "KaushanScript-Regular")
-CURSIVE_FONTS = ("DancingScript-Regular", "DancingScript-Bold", "Ecolier-court", "lobster", "Kristi",
-                 "KaushanScript-Regular")
+CURSIVE_FONTS = ("DancingScript-Regular", "DancingScript-Bold", "Ecolier-court", "lobster", "Havana-Regular",
+                 "Kristi", "KaushanScript-Regular")
 
 
 @dataclasses.dataclass(frozen=True)

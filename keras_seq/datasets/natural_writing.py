@@ -95,6 +95,7 @@ class StrokeFace:
     Each point (x, y) of the face's strokes (font units, y down, baseline
     y_b, x-height x_h) becomes
         letter size:  (x, y) <- (c + k (x - c), y_b + k (y - y_b)),  k ~ U(0.9, 1.1) per letter
+        word width:   x <- w x,  w ~ U(*widths) per word (natural width when ``widths`` is None)
         slant, tilt:  x <- x + s (y_b - y),  y <- y + x tan(a),  s ~ U(-0.25, 0.45), a ~ U(-4, 4) degrees
         wobble:       (x, y) <- (x, y) + A (sin(2 pi x / L1 + f1), sin(2 pi x / L2 + f2)),  A ~ U(0, 0.08) x_h
     then drawn with a round pen 0.06-0.22 x-heights wide. The script faces'
@@ -102,7 +103,7 @@ class StrokeFace:
     letter's last with a pen stroke when they are near.
     """
 
-    def __init__(self, name):
+    def __init__(self, name, widths=None):
         from HersheyFonts import HersheyFonts
 
         self.name = name
@@ -112,6 +113,7 @@ class StrokeFace:
         ys = [p[1] for p in points]
         self.baseline, self.x_height = float(max(ys)), float(max(ys) - min(ys))
         self.joined = name in SCRIPT_FACES
+        self.widths = widths
 
     def strokes(self, text, rng):
         """The text's strokes in font units after letter size, spacing, slant, tilt and wobble: list of (n, 2)."""
@@ -138,6 +140,7 @@ class StrokeFace:
             cursor += k * glyph.char_width * spacing
         if not strokes:
             raise ValueError(f"the face {self.name!r} has no strokes for {text!r}")
+        width = 1.0 if self.widths is None else rng.uniform(*self.widths)
         shear, tilt = rng.uniform(-0.25, 0.45), np.tan(np.radians(rng.uniform(-4, 4)))
         amplitude = rng.uniform(0.0, 0.08) * self.x_height
         waves = rng.uniform(1.5, 4.0, size=2) * self.x_height
@@ -145,7 +148,7 @@ class StrokeFace:
         out = []
         for xy in strokes:
             xy = _densified(xy, 0.25 * self.x_height)
-            x, y = xy[:, 0], xy[:, 1]
+            x, y = width * xy[:, 0], xy[:, 1]
             wobble_x = amplitude * np.sin(2 * np.pi * x / waves[0] + phases[0])
             wobble_y = amplitude * np.sin(2 * np.pi * x / waves[1] + phases[1])
             out.append(np.stack([x + shear * (self.baseline - y) + wobble_x, y + x * tilt + wobble_y], axis=1))
@@ -192,11 +195,13 @@ class FontFace:
     1.08); the pen then moves by ``k_i * advance * spacing + gap`` (spacing
     and gap per word; cursive fonts keep their joins: spacing in [0.97, 1.0],
     no gap). The word is slanted (shear ~ U(-0.2, 0.3)), its strokes made
-    thicker or thinner, and scaled to an x-height of ``X_HEIGHT``.
+    thicker or thinner, made w ~ U(*widths) times as wide (natural width
+    when ``widths`` is None) and scaled to an x-height of ``X_HEIGHT``.
     """
 
-    def __init__(self, font):
+    def __init__(self, font, widths=None):
         self.font = font
+        self.widths = widths
         self.name = font.name
         self.joined = font.name in font_glyphs.CURSIVE_FONTS
 
@@ -216,6 +221,9 @@ class FontFace:
             cursor += k * font.advance[i] * spacing + gap
         canvas = _stroke_weight(_compose(pieces, tops, lefts), rng)
         canvas = word_strips.slanted(canvas, rng.uniform(-0.2, 0.3))
+        if self.widths is not None:
+            columns = max(1, int(round(canvas.shape[1] * rng.uniform(*self.widths))))
+            canvas = word_strips.box_resize(canvas, canvas.shape[0], columns)
         return np.clip(_scaled(canvas, X_HEIGHT / font.x_height), 0.0, 1.0)
 
 
@@ -294,11 +302,16 @@ def random_texts(count, rng, letters=ocr_words.LETTERS, min_length=2, max_length
     return texts
 
 
+# How much narrower or wider than its face a training hand writes a word (people's widths vary more than fonts').
+TRAINING_WIDTHS = (0.75, 1.25)
+
+
 def training_writers(bank):
     """The writers training draws from and their shares: Hershey training faces 40 %, training fonts 35 %,
-    the OCR letters of ``bank`` on a baseline 25 %. Returns ``(writers, weights)``."""
-    faces = [StrokeFace(name) for name in HERSHEY_TRAIN_FACES]
-    fonts = [FontFace(font) for font in font_glyphs.load(font_glyphs.TRAIN_FONTS)]
+    the OCR letters of ``bank`` on a baseline 25 %; faces and fonts at ``TRAINING_WIDTHS`` of their width.
+    Returns ``(writers, weights)``."""
+    faces = [StrokeFace(name, TRAINING_WIDTHS) for name in HERSHEY_TRAIN_FACES]
+    fonts = [FontFace(font, TRAINING_WIDTHS) for font in font_glyphs.load(font_glyphs.TRAIN_FONTS)]
     weights = [0.40 / len(faces)] * len(faces) + [0.35 / len(fonts)] * len(fonts) + [0.25]
     return faces + fonts + [BaselineLetters(bank)], weights
 
