@@ -95,6 +95,8 @@ class StrokeFace:
     Each point (x, y) of the face's strokes (font units, y down, baseline
     y_b, x-height x_h) becomes
         letter size:  (x, y) <- (c + k (x - c), y_b + k (y - y_b)),  k ~ U(0.9, 1.1) per letter
+        mixed hands:  with probability ``mix_rate`` a letter is the glyph of a face of ``mixed_with``,
+                      scaled to this face's x-height on its baseline (people mix print and script forms)
         word width:   x <- w x,  w ~ U(*widths) per word (natural width when ``widths`` is None)
         slant, tilt:  x <- x + s (y_b - y),  y <- y + x tan(a),  s ~ U(-0.25, 0.45), a ~ U(-4, 4) degrees
         wobble:       (x, y) <- (x, y) + A (sin(2 pi x / L1 + f1), sin(2 pi x / L2 + f2)),  A ~ U(0, 0.08) x_h
@@ -103,7 +105,7 @@ class StrokeFace:
     letter's last with a pen stroke when they are near.
     """
 
-    def __init__(self, name, widths=None):
+    def __init__(self, name, widths=None, mixed_with=(), mix_rate=0.0):
         from HersheyFonts import HersheyFonts
 
         self.name = name
@@ -114,20 +116,38 @@ class StrokeFace:
         self.baseline, self.x_height = float(max(ys)), float(max(ys) - min(ys))
         self.joined = name in SCRIPT_FACES
         self.widths = widths
+        if not 0.0 <= mix_rate <= 1.0:
+            raise ValueError(f"mix_rate must be in [0, 1], got {mix_rate}")
+        self.mixed_with = [StrokeFace(other) for other in mixed_with]
+        self.mix_rate = mix_rate if self.mixed_with else 0.0
+
+    def glyph(self, ch, rng):
+        """Letter ``ch``'s strokes ``(strokes, width)`` in this face's units, pen at x 0 on the baseline:
+        this face's glyph, or with probability ``mix_rate`` that of a face of ``mixed_with``, rescaled."""
+        face = self
+        if self.mix_rate and rng.random() < self.mix_rate:
+            face = self.mixed_with[rng.integers(len(self.mixed_with))]
+        (glyph,) = face.font.glyphs_for_text(ch)
+        scale = self.x_height / face.x_height
+        strokes = []
+        for stroke in glyph.strokes:
+            xy = np.array(stroke, np.float64).reshape(-1, 2)
+            if len(xy):
+                strokes.append(np.stack([scale * (xy[:, 0] - glyph.left_offset),
+                                         self.baseline + scale * (xy[:, 1] - face.baseline)], axis=1))
+        return strokes, scale * glyph.char_width
 
     def strokes(self, text, rng):
         """The text's strokes in font units after letter size, spacing, slant, tilt and wobble: list of (n, 2)."""
         spacing = rng.uniform(0.97, 1.03) if self.joined else rng.uniform(0.9, 1.2)
         strokes, cursor, previous_end = [], 0.0, None
-        for glyph in self.font.glyphs_for_text(text):
+        for ch in text:
+            glyph_strokes, glyph_width = self.glyph(ch, rng)
             k = rng.uniform(0.9, 1.1)
             lift = rng.uniform(-0.05, 0.05) * self.x_height
             letter = []
-            for stroke in glyph.strokes:
-                xy = np.array(stroke, np.float64)
-                if len(xy) == 0:
-                    continue
-                xy[:, 0] = cursor + k * (xy[:, 0] - glyph.left_offset)
+            for xy in glyph_strokes:
+                xy[:, 0] = cursor + k * xy[:, 0]
                 xy[:, 1] = self.baseline + k * (xy[:, 1] - self.baseline) + lift
                 letter.append(xy)
             if letter and self.joined and previous_end is not None:
@@ -137,7 +157,7 @@ class StrokeFace:
             if letter:
                 previous_end = letter[-1][-1]
             strokes += letter
-            cursor += k * glyph.char_width * spacing
+            cursor += k * glyph_width * spacing
         if not strokes:
             raise ValueError(f"the face {self.name!r} has no strokes for {text!r}")
         width = 1.0 if self.widths is None else rng.uniform(*self.widths)
@@ -304,13 +324,18 @@ def random_texts(count, rng, letters=ocr_words.LETTERS, min_length=2, max_length
 
 # How much narrower or wider than its face a training hand writes a word (people's widths vary more than fonts').
 TRAINING_WIDTHS = (0.75, 1.25)
+# How often a training face writes a letter in another training face's form: one script face's "r" is
+# another's looped one, and people mix print and script forms in one word.
+TRAINING_MIX_RATE = 0.2
 
 
 def training_writers(bank):
     """The writers training draws from and their shares: Hershey training faces 40 %, training fonts 35 %,
-    the OCR letters of ``bank`` on a baseline 25 %; faces and fonts at ``TRAINING_WIDTHS`` of their width.
+    the OCR letters of ``bank`` on a baseline 25 %; faces and fonts at ``TRAINING_WIDTHS`` of their width,
+    each face writing ``TRAINING_MIX_RATE`` of its letters in the other faces' forms.
     Returns ``(writers, weights)``."""
-    faces = [StrokeFace(name, TRAINING_WIDTHS) for name in HERSHEY_TRAIN_FACES]
+    faces = [StrokeFace(name, TRAINING_WIDTHS, [other for other in HERSHEY_TRAIN_FACES if other != name],
+                        TRAINING_MIX_RATE) for name in HERSHEY_TRAIN_FACES]
     fonts = [FontFace(font, TRAINING_WIDTHS) for font in font_glyphs.load(font_glyphs.TRAIN_FONTS)]
     weights = [0.40 / len(faces)] * len(faces) + [0.35 / len(fonts)] * len(fonts) + [0.25]
     return faces + fonts + [BaselineLetters(bank)], weights
@@ -337,17 +362,28 @@ HELD_OUT_SETS = {
 }
 
 
-def held_out_strips(name, texts=EVALUATION_WORDS, seed=0):
+def held_out_writers(name):
+    """The names of the faces and fonts that write held-out set ``name`` of ``HELD_OUT_SETS``."""
+    if name not in HELD_OUT_SETS:
+        raise ValueError(f"unknown held-out set {name!r}; known: {', '.join(HELD_OUT_SETS)}")
+    return HELD_OUT_SETS[name]["faces"] + HELD_OUT_SETS[name]["fonts"]
+
+
+def held_out_strips(name, texts=EVALUATION_WORDS, seed=0, writer=None):
     """The texts written by held-out set ``name`` of ``HELD_OUT_SETS``: :class:`~word_strips.Strips`.
 
     The phone canvas set is 40 pixels high with its x-height of 9-11
-    pixels; the others have an x-height drawn from their range.
+    pixels; the others have an x-height drawn from their range. Each text
+    goes to one of the set's writers at random, or to ``writer`` (one of
+    :func:`held_out_writers`) alone.
     """
-    if name not in HELD_OUT_SETS:
-        raise ValueError(f"unknown held-out set {name!r}; known: {', '.join(HELD_OUT_SETS)}")
+    names = held_out_writers(name)
+    if writer is not None and writer not in names:
+        raise ValueError(f"{writer!r} does not write the held-out set {name!r}; its writers: {', '.join(names)}")
     options = HELD_OUT_SETS[name]
-    writers = [StrokeFace(face) for face in options["faces"]]
-    writers += [FontFace(font) for font in font_glyphs.load(options["fonts"])]
+    faces = [face for face in options["faces"] if writer in (None, face)]
+    writers = [StrokeFace(face) for face in faces]
+    writers += [FontFace(font) for font in font_glyphs.load([f for f in options["fonts"] if writer in (None, f)])]
     rng = np.random.default_rng([seed, len(name)])
     images = []
     for text in texts:

@@ -45,7 +45,7 @@ def test_every_writer_draws_ink_that_grows_with_the_text(writers):
         for ink in (short, long):
             assert ink.dtype == np.float32 and ink.ndim == 2 and 0 <= ink.min() and ink.max() <= 1, writer.name
             assert ink.max() > 0.5, writer.name
-        assert long.shape[1] > 3 * short.shape[1], writer.name
+        assert long.shape[1] > 2 * short.shape[1], writer.name  # 6x the letters at 0.75-1.25x widths
 
 
 def test_a_seed_replays_the_same_hand(writers):
@@ -103,6 +103,30 @@ def test_random_texts_and_the_held_out_sets():
         natural_writing.held_out_strips("nope")
 
 
+def test_a_held_out_set_written_by_one_of_its_writers():
+    assert natural_writing.held_out_writers("cursive fonts") == ("Kristi", "KaushanScript-Regular")
+    whole = natural_writing.held_out_strips("stroke cursive, dark on light", texts=["hand"], seed=3)
+    alone = natural_writing.held_out_strips("stroke cursive, dark on light", texts=["hand"], seed=3, writer="scriptc")
+    np.testing.assert_array_equal(whole.images[0], alone.images[0])  # a set's only writer: the same strips
+    kristi = natural_writing.held_out_strips("cursive fonts", texts=["hand"] * 3, writer="Kristi")
+    kaushan = natural_writing.held_out_strips("cursive fonts", texts=["hand"] * 3, writer="KaushanScript-Regular")
+    assert all(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(kristi.images, kaushan.images))
+    with pytest.raises(ValueError, match="'Kristi' does not write the held-out set 'print fonts'"):
+        natural_writing.held_out_strips("print fonts", writer="Kristi")
+
+
+def test_training_hands_write_narrower_and_wider_than_their_font():
+    (font,) = font_glyphs.load(["Breip"])
+    natural = natural_writing.FontFace(font)("minimum", np.random.default_rng(5))
+    narrow = natural_writing.FontFace(font, widths=(0.6, 0.6))("minimum", np.random.default_rng(5))
+    assert narrow.shape[0] == natural.shape[0]
+    assert narrow.shape[1] == pytest.approx(0.6 * natural.shape[1], abs=1)
+    assert natural_writing.TRAINING_WIDTHS[0] < 1 < natural_writing.TRAINING_WIDTHS[1]
+    widths = {natural_writing.StrokeFace("futural", (0.5, 1.5))("word", np.random.default_rng(k)).shape[1]
+              for k in range(4)}
+    assert max(widths) > 1.5 * min(widths)
+
+
 def test_natural_writer_refuses_no_writers_and_bad_weights(writers):
     with pytest.raises(ValueError, match="at least one writer"):
         natural_writing.NaturalWriter([])
@@ -124,3 +148,20 @@ def test_font_atlas_holds_every_named_font_and_refuses_others_and_damage(tmp_pat
     damaged.write_bytes(bundled.resolve(font_glyphs.FILE).read_bytes()[:5000])
     with pytest.raises(bundled.DatasetFileError, match="corrupt"):
         font_glyphs.load(["Kristi"], path=damaged)
+
+
+def test_a_mixed_hand_writes_letters_in_another_faces_form():
+    futural = natural_writing.StrokeFace("futural")
+    mixed = natural_writing.StrokeFace("timesi", mixed_with=["futural"], mix_rate=1.0)
+    rng = np.random.default_rng(0)
+    for ch in "hrp":
+        (own, own_width), (borrowed, borrowed_width) = futural.glyph(ch, rng), mixed.glyph(ch, rng)
+        scale = mixed.x_height / futural.x_height
+        assert len(borrowed) == len(own) and borrowed_width == pytest.approx(scale * own_width)
+        for a, b in zip(own, borrowed):  # futural's strokes on timesi's baseline at timesi's x-height
+            np.testing.assert_allclose(b[:, 0], scale * a[:, 0])
+            np.testing.assert_allclose(b[:, 1] - mixed.baseline, scale * (a[:, 1] - futural.baseline))
+    assert len(natural_writing.StrokeFace("timesi").glyph("h", rng)[0]) != len(futural.glyph("h", rng)[0]) or (
+        not np.allclose(natural_writing.StrokeFace("timesi").glyph("h", rng)[0][0], mixed.glyph("h", rng)[0][0]))
+    with pytest.raises(ValueError, match=r"mix_rate must be in \[0, 1\]"):
+        natural_writing.StrokeFace("rowmans", mixed_with=["futural"], mix_rate=1.5)
