@@ -22,7 +22,8 @@ print fonts, cursive fonts), and with ``--canvas`` the ten recorded words of
 ``tests/demos/canvas_words.json`` replayed with real mouse events on the web
 page's "write a word" canvas in Chromium (the float32 file in LiteRT.js,
 greedy decoding as the page does). ``--figure`` draws what it reads and
-misreads.
+misreads. Each natural set of several writers is also read per writer
+alone (Keras, beam).
 
 CER = total edit distance / total characters; word accuracy = share read
 exactly; greedy and beam (width 8) decoding. Latency per word: the median
@@ -73,6 +74,24 @@ def natural_sets():
         strips = [natural_writing.held_out_strips(name, seed=seed) for seed in NATURAL_SEEDS]
         sets[f"natural: {name}"] = sum(strips[1:], strips[0])
     return sets
+
+
+def by_writer(dynamic, limit=None):
+    """Keras beam scores of each held-out natural set with several writers, per writer alone:
+    {set: {writer: scores}} (the same texts and seeds as :func:`natural_sets`)."""
+    scores = {}
+    for name in natural_writing.HELD_OUT_SETS:
+        writers = natural_writing.held_out_writers(name)
+        if len(writers) < 2:
+            continue
+        scores[name] = {}
+        for writer in writers:
+            strips = [natural_writing.held_out_strips(name, seed=seed, writer=writer) for seed in NATURAL_SEEDS]
+            strips = sum(strips[1:], strips[0])
+            if limit:
+                strips = word_strips.Strips(strips.images[:limit], strips.texts[:limit])
+            scores[name][writer] = scores_of(words.read_strips(dynamic, strips, "beam"), strips)
+    return scores
 
 
 def canvas_readings(fixed, screenshot=None, path=None):
@@ -208,6 +227,7 @@ def run_fold(fold, args):
                 for method, scores in tflite_scores(edge, strips).items():
                     result[f"{runtime}_{kind}_{method}"] = scores
 
+    result["by_writer"] = by_writer(dynamic, args.limit)
     forward = tf.function(lambda x: dynamic(x, training=False),
                           input_signature=[tf.TensorSpec((1, word_strips.HEIGHT, None, 2))])
 
@@ -263,6 +283,9 @@ def main(argv=None):
                          if k.startswith(f"{runtime}_natural: ") and k.endswith("_beam")):
                 print(f"           {kind:<52} greedy {percent(result[f'{runtime}_{kind}_greedy'])}  beam "
                       f"{percent(result[f'{runtime}_{kind}_beam'])}")
+        for name, writers in result["by_writer"].items():
+            print(f"  keras    {name}, each writer alone (beam): "
+                  + "; ".join(f"{writer} {percent(scores)}" for writer, scores in writers.items()))
         if "canvas" in result:
             right = sum(text == read for text, read in result["canvas"])
             print(f"  canvas (Chromium, LiteRT.js, mouse events, greedy): {right}/{len(result['canvas'])} words: "
