@@ -89,6 +89,62 @@ def _stroke_weight(canvas, rng):
     return canvas
 
 
+# How much a hand's letters differ from one another (training only): ascender and descender lengths
+# (times the face's), extra slant of one letter, and the amplitude of a smooth bend (x-heights).
+ASCENDER_SCALES = (0.75, 1.35)
+DESCENDER_SCALES = (0.75, 1.3)
+LETTER_SHEAR = 0.12
+LETTER_BEND = 0.06
+
+
+def varied_letter(strokes, baseline, x_height, rng):
+    """One letter's strokes (list of (n, 2), y down) as a hand writes it this once, in four steps:
+
+        bend:       (x, y) <- (x, y) + B x_h (sin(2 pi y / L1 + f1), sin(2 pi x / L2 + f2)),
+                    B ~ U(0, LETTER_BEND), L ~ U(1, 2) x_h
+        ascender:   y <- m - a (m - y)  where y < m = baseline - x_h,  a ~ U(*ASCENDER_SCALES)
+        descender:  y <- y_b + d (y - y_b)  where y > y_b = baseline,  d ~ U(*DESCENDER_SCALES)
+        slant:      x <- x + s (y_b - y),  s ~ U(-LETTER_SHEAR, LETTER_SHEAR)
+
+    so "t" and "l", "r" and "n", "h" and "k" meet their neighbours' shapes
+    the way they do in people's writing. Returns new arrays.
+    """
+    bend = rng.uniform(0.0, LETTER_BEND) * x_height
+    waves = rng.uniform(1.0, 2.0, size=2) * x_height
+    phases = rng.uniform(0, 2 * np.pi, size=2)
+    ascender, descender = rng.uniform(*ASCENDER_SCALES), rng.uniform(*DESCENDER_SCALES)
+    shear = rng.uniform(-LETTER_SHEAR, LETTER_SHEAR)
+    mean_line = baseline - x_height
+    out = []
+    for xy in strokes:
+        x = xy[:, 0] + bend * np.sin(2 * np.pi * xy[:, 1] / waves[0] + phases[0])
+        y = xy[:, 1] + bend * np.sin(2 * np.pi * xy[:, 0] / waves[1] + phases[1])
+        y = np.where(y < mean_line, mean_line - ascender * (mean_line - y), y)
+        y = np.where(y > baseline, baseline + descender * (y - baseline), y)
+        out.append(np.stack([x + shear * (baseline - y), y], axis=1))
+    return out
+
+
+def varied_glyph(glyph, top, left, x_height, rng):
+    """A font letter's bitmap (rows from ``top``, columns from ``left``, relative to the pen on the
+    baseline) as a hand writes it this once: the rows above the x-height line stretched by
+    a ~ U(*ASCENDER_SCALES), those below the baseline by d ~ U(*DESCENDER_SCALES), then slanted by
+    s ~ U(-LETTER_SHEAR, LETTER_SHEAR) (:func:`varied_letter` for pen strokes).
+    Returns ``(glyph, top, left)``."""
+    ascender, descender = rng.uniform(*ASCENDER_SCALES), rng.uniform(*DESCENDER_SCALES)
+    height = glyph.shape[0]
+    mean_line = int(np.clip(round(-x_height - top), 0, height))
+    baseline = int(np.clip(round(-top), mean_line, height))
+    parts = [glyph[:mean_line], glyph[mean_line:baseline], glyph[baseline:]]
+    scales = [ascender, 1.0, descender]
+    parts = [word_strips.box_resize(part, max(1, int(round(len(part) * scale))), glyph.shape[1])
+             for part, scale in zip(parts, scales) if len(part)]
+    top -= (parts[0].shape[0] - mean_line) if mean_line else 0
+    glyph = word_strips.slanted(np.concatenate(parts), rng.uniform(-LETTER_SHEAR, LETTER_SHEAR))
+    extra = (glyph.shape[1] - parts[0].shape[1]) // 2
+    return glyph, top, left - extra
+
+
 class StrokeFace:
     """A Hershey vector face written with a pen: ``face(text, rng)`` -> ink image.
 
@@ -100,12 +156,14 @@ class StrokeFace:
         word width:   x <- w x,  w ~ U(*widths) per word (natural width when ``widths`` is None)
         slant, tilt:  x <- x + s (y_b - y),  y <- y + x tan(a),  s ~ U(-0.25, 0.45), a ~ U(-4, 4) degrees
         wobble:       (x, y) <- (x, y) + A (sin(2 pi x / L1 + f1), sin(2 pi x / L2 + f2)),  A ~ U(0, 0.08) x_h
+    and with ``vary_letters`` each letter's own form first (:func:`varied_letter`: its ascender and
+    descender lengths, its slant and a smooth bend, as no one writes a letter twice alike);
     then drawn with a round pen 0.06-0.22 x-heights wide. The script faces'
     letters are joined: each letter's first point is tied to the previous
     letter's last with a pen stroke when they are near.
     """
 
-    def __init__(self, name, widths=None, mixed_with=(), mix_rate=0.0):
+    def __init__(self, name, widths=None, mixed_with=(), mix_rate=0.0, vary_letters=False):
         from HersheyFonts import HersheyFonts
 
         self.name = name
@@ -120,6 +178,7 @@ class StrokeFace:
             raise ValueError(f"mix_rate must be in [0, 1], got {mix_rate}")
         self.mixed_with = [StrokeFace(other) for other in mixed_with]
         self.mix_rate = mix_rate if self.mixed_with else 0.0
+        self.vary_letters = vary_letters
 
     def glyph(self, ch, rng):
         """Letter ``ch``'s strokes ``(strokes, width)`` in this face's units, pen at x 0 on the baseline:
@@ -143,6 +202,8 @@ class StrokeFace:
         strokes, cursor, previous_end = [], 0.0, None
         for ch in text:
             glyph_strokes, glyph_width = self.glyph(ch, rng)
+            if self.vary_letters:
+                glyph_strokes = varied_letter(glyph_strokes, self.baseline, self.x_height, rng)
             k = rng.uniform(0.9, 1.1)
             lift = rng.uniform(-0.05, 0.05) * self.x_height
             letter = []
@@ -216,12 +277,15 @@ class FontFace:
     and gap per word; cursive fonts keep their joins: spacing in [0.97, 1.0],
     no gap). The word is slanted (shear ~ U(-0.2, 0.3)), its strokes made
     thicker or thinner, made w ~ U(*widths) times as wide (natural width
-    when ``widths`` is None) and scaled to an x-height of ``X_HEIGHT``.
+    when ``widths`` is None) and scaled to an x-height of ``X_HEIGHT``; with
+    ``vary_letters`` each letter's ascender, descender and slant vary first
+    (:func:`varied_glyph`).
     """
 
-    def __init__(self, font, widths=None):
+    def __init__(self, font, widths=None, vary_letters=False):
         self.font = font
         self.widths = widths
+        self.vary_letters = vary_letters
         self.name = font.name
         self.joined = font.name in font_glyphs.CURSIVE_FONTS
 
@@ -234,10 +298,13 @@ class FontFace:
         pieces, tops, lefts, cursor = [], [], [], 0.0
         for ch in text:
             i = ocr_words.LETTERS.index(ch)
+            glyph, top, left = font.glyphs[i], font.top[i], font.left[i]
+            if self.vary_letters:
+                glyph, top, left = varied_glyph(glyph, top, left, font.x_height, rng)
             k = rng.uniform(0.92, 1.08)
-            pieces.append(_scaled(font.glyphs[i], k))
-            tops.append(k * font.top[i] + rng.uniform(-0.04, 0.04) * font.x_height)
-            lefts.append(cursor + k * font.left[i])
+            pieces.append(_scaled(glyph, k))
+            tops.append(k * top + rng.uniform(-0.04, 0.04) * font.x_height)
+            lefts.append(cursor + k * left)
             cursor += k * font.advance[i] * spacing + gap
         canvas = _stroke_weight(_compose(pieces, tops, lefts), rng)
         canvas = word_strips.slanted(canvas, rng.uniform(-0.2, 0.3))
@@ -332,11 +399,12 @@ TRAINING_MIX_RATE = 0.2
 def training_writers(bank):
     """The writers training draws from and their shares: Hershey training faces 40 %, training fonts 35 %,
     the OCR letters of ``bank`` on a baseline 25 %; faces and fonts at ``TRAINING_WIDTHS`` of their width,
-    each face writing ``TRAINING_MIX_RATE`` of its letters in the other faces' forms.
+    each face writing ``TRAINING_MIX_RATE`` of its letters in the other faces' forms, every letter varied
+    (``vary_letters``).
     Returns ``(writers, weights)``."""
     faces = [StrokeFace(name, TRAINING_WIDTHS, [other for other in HERSHEY_TRAIN_FACES if other != name],
-                        TRAINING_MIX_RATE) for name in HERSHEY_TRAIN_FACES]
-    fonts = [FontFace(font, TRAINING_WIDTHS) for font in font_glyphs.load(font_glyphs.TRAIN_FONTS)]
+                        TRAINING_MIX_RATE, vary_letters=True) for name in HERSHEY_TRAIN_FACES]
+    fonts = [FontFace(font, TRAINING_WIDTHS, vary_letters=True) for font in font_glyphs.load(font_glyphs.TRAIN_FONTS)]
     weights = [0.40 / len(faces)] * len(faces) + [0.35 / len(fonts)] * len(fonts) + [0.25]
     return faces + fonts + [BaselineLetters(bank)], weights
 

@@ -166,3 +166,43 @@ def test_a_mixed_hand_writes_letters_in_another_faces_form():
         a.shape != b.shape or not np.allclose(a, b) for a, b in zip(own_h, borrowed_h))
     with pytest.raises(ValueError, match=r"mix_rate must be in \[0, 1\]"):
         natural_writing.StrokeFace("rowmans", mixed_with=["futural"], mix_rate=1.5)
+
+
+def test_training_hands_vary_each_letters_ascender_descender_and_slant(bank):
+    face = natural_writing.StrokeFace("futural")
+    strokes, _ = face.glyph("h", np.random.default_rng(0))
+    mean_line, baseline, x_height = face.baseline - face.x_height, face.baseline, face.x_height
+    rise = mean_line - np.concatenate(strokes)[:, 1].min()          # the ascender above the x-height line
+    bend = natural_writing.LETTER_BEND * x_height
+    rises, slants = [], []
+    for k in range(300):
+        varied = np.concatenate(natural_writing.varied_letter(strokes, baseline, x_height,
+                                                              np.random.default_rng(k)))
+        rises.append((mean_line - varied[:, 1].min()) / rise)
+        hang = natural_writing.DESCENDER_SCALES[1] * bend             # "h" hangs no lower than its bend
+        assert varied[:, 1].max() <= baseline + hang + 1e-9
+        foot = np.concatenate(strokes)[:, 1].argmax()                # a point on the baseline moves by slant
+        slants.append(varied[foot, 0] - np.concatenate(strokes)[foot, 0])
+    low, high = natural_writing.ASCENDER_SCALES
+    slack = bend / rise * (1 + high)
+    assert low - slack <= min(rises) < low + 0.05 and high - 0.05 < max(rises) <= high + slack
+    assert max(np.abs(slants)) <= bend + natural_writing.LETTER_SHEAR * hang + 1e-9  # the foot barely moves
+
+    (font,) = font_glyphs.load(["Breip"])
+    i = ocr_words.LETTERS.index("p")
+    glyph, top, left = font.glyphs[i], font.top[i], font.left[i]
+    heights = set()
+    for k in range(40):
+        varied, varied_top, varied_left = natural_writing.varied_glyph(glyph, top, left, font.x_height,
+                                                                       np.random.default_rng(k))
+        below = varied.shape[0] + varied_top                          # rows under the baseline
+        scale = below / (glyph.shape[0] + top)
+        assert natural_writing.DESCENDER_SCALES[0] - 0.1 < scale < natural_writing.DESCENDER_SCALES[1] + 0.1
+        assert varied_left <= left and varied.max() > 0.5
+        heights.add(varied.shape[0])
+    assert len(heights) > 5
+
+    writers = natural_writing.training_writers(bank)[0]
+    assert all(w.vary_letters for w in writers if not isinstance(w, natural_writing.BaselineLetters))
+    held_out = natural_writing.StrokeFace("scriptc")
+    assert not held_out.vary_letters                                  # held-out hands are written as designed
