@@ -22,9 +22,11 @@ to every op of the file, as LiteRT's sources state them:
   constant int32 axes; ``PAD`` of a rank 3-4 tensor; and one measured on
   LiteRT.js 2.5.3's WebGPU accelerator: an int8 ``SPLIT`` with an output no
   op reads fails there ("Asyncify is not defined"), and so does an int8
-  ``FULLY_CONNECTED`` that takes the rows of a rank-3 input (1, T, features)
-  from 9 rows up ("Unable to parse bc coord for BATCH axis"; at 8 rows, and
-  on a rank-2 input of any size, it runs). (That file's rank 3-4
+  ``FULLY_CONNECTED`` that folds the rows of a rank-3 input (1, T, features)
+  into a rank-2 output (T, units) from T = 9 up ("Unable to parse bc coord
+  for BATCH axis": the GPU reads a rank-2 tensor's first axis as its batch;
+  at 8 rows, with the input's rank kept (1, T, units), or on a rank-2 input
+  of any batch, it runs). (That file's rank 3-4
   rule for ``SLICE`` and ``STRIDED_SLICE`` is left out: LiteRT.js 2.5.3's
   WebGPU accelerator delegates both on rank-2 tensors, measured in
   ``tests/export/test_gpu_delegation.py``.)
@@ -34,7 +36,6 @@ is not used: it calls a file with a ``WHILE`` loop and scalar-index
 ``GATHER`` compatible, which the GPU accelerator refuses.
 """
 
-import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from keras_seq.export.tflite_file import BUILTIN_NAMES, TENSOR_TYPES
@@ -65,7 +66,7 @@ EXTRA_INPUT_TYPES = {"CAST": ("BOOL", "INT32"), "ONE_HOT": ("INT32",), "SELECT":
                                                                                                     "REDUCE"))}}
 EXTRA_OUTPUT_TYPES = {"CAST": ("BOOL", "INT32"), **{op: ("BOOL",) for op in LOGICAL_OPS}}
 SPLITS = ("SPLIT", "SPLIT_V", "UNPACK")
-INT8_FC_ROWS_THAT_FAIL = 9  # measured on LiteRT.js 2.5.3 WebGPU: from this many rows of a rank-3 int8 FC input
+INT8_FC_ROWS_THAT_FAIL = 9  # measured on LiteRT.js 2.5.3 WebGPU: an int8 FC folding this many rows into its batch
 REDUCTIONS = ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "REDUCE_ANY", "REDUCE_ALL")
 
 
@@ -147,7 +148,7 @@ def _op_reason(model, subgraph, op, name, quantized):
                 return f"rank-{len(shape)} {where} {list(shape)}; the GPU takes tensors of rank {MAX_RANK} or less"
             if not constant and dtype not in allowed:
                 return f"{dtype.lower()} {where} computed at run time; the GPU takes {', '.join(allowed).lower()}"
-    return _op_constraint(op, name, inputs, quantized)
+    return _op_constraint(op, name, inputs, outputs, quantized)
 
 
 def _options(op, kind):
@@ -159,7 +160,7 @@ def _options(op, kind):
     return options
 
 
-def _op_constraint(op, name, inputs, quantized):
+def _op_constraint(op, name, inputs, outputs, quantized):
     """The op's own constraint from LiteRT's gpu_compatibility.cc, or ``""``."""
     if name == "GATHER":
         if len(inputs) < 2 or len(inputs[1][0]) != 1:
@@ -174,9 +175,11 @@ def _op_constraint(op, name, inputs, quantized):
                 if mask:
                     return f"no {what} (x[:, t] drops an axis; slice x[:, t:t+1] and reshape instead)"
     elif name == "FULLY_CONNECTED":
-        if quantized and inputs and len(inputs[0][0]) > 2 and int(np.prod(inputs[0][0][:-1])) >= INT8_FC_ROWS_THAT_FAIL:
-            return (f"an int8 product over the rows of a rank-{len(inputs[0][0])} input {list(inputs[0][0])} "
-                    f"({INT8_FC_ROWS_THAT_FAIL} rows or more: LiteRT.js's WebGPU fails on it; a rank-2 input runs)")
+        folded = outputs and len(outputs[0][0]) == 2 and inputs and len(inputs[0][0]) > 2
+        if quantized and folded and outputs[0][0][0] >= INT8_FC_ROWS_THAT_FAIL:
+            return (f"an int8 product folding the rows of a rank-{len(inputs[0][0])} input {list(inputs[0][0])} "
+                    f"into a batch of {outputs[0][0][0]} ({list(outputs[0][0])}; from {INT8_FC_ROWS_THAT_FAIL} "
+                    "LiteRT.js's WebGPU fails on it; keeping the input's rank runs)")
         options = _options(op, schema.FullyConnectedOptions)
         if options is not None and options.WeightsFormat() != schema.FullyConnectedOptionsWeightsFormat.DEFAULT:
             return "only default (not shuffled) weights"

@@ -11,8 +11,8 @@ runs (``FULLY_CONNECTED``, ``ADD``, ``MUL``, ``SUB``, ``LOGISTIC``,
 no ``WHILE``, no ``GATHER``, no ``SELECT``):
 
 * the input product of every step is one ``FULLY_CONNECTED`` before the
-  steps, ``Z_x = X W + b`` over the T x batch rows, time-major so that step
-  ``t``'s rows are one ``SLICE``;
+  steps, ``Z_x = X W + b`` (batch, T, gates), step ``t``'s rows one ``SLICE``
+  (batch first throughout: the GPU reads a tensor's first axis as its batch);
 * a step is ``z = Z_x[t] + h_{t-1} U``, then the arithmetic of
   :mod:`keras_seq.layers.recurrent_math` (for an LSTM the gate columns are
   reordered to i, f, o, c so one ``LOGISTIC`` covers the three gates); the
@@ -23,7 +23,8 @@ no ``WHILE``, no ``GATHER``, no ``SELECT``):
 * a mask (padded words) is a 0/1 float and the masking rule is arithmetic
   (``s + m (s' - s)``: :func:`keras_seq.layers.recurrent_math.keep_where_masked`,
   a form int8 calibration quantizes);
-* the outputs, when every step's is wanted, are one ``CONCATENATION``.
+* the outputs, when every step's is wanted, are one ``CONCATENATION``
+  (along the units, then a ``RESHAPE`` to (batch, T, units)).
 
 The file grows with T by a dozen ops per step (about 2 KiB per LSTM step), and
 XNNPACK runs it faster than the loop for short sequences of narrow cells (no
@@ -93,23 +94,19 @@ class UnrolledSteps:
         self.batch, self.steps, features = sequences.shape
         kernel, recurrent, bias = layer.unrolled_weights
         self.recurrent_t = tf.constant(np.ascontiguousarray(recurrent.T))  # one tensor, every step's FC
-        time_major = self.time_major(sequences)
-        rows = tf.reshape(time_major, [self.steps * self.batch, features])
-        self.projected = tf.matmul(rows, tf.constant(kernel)) + tf.constant(bias)  # (T batch, gates units)
-        self.mask = None
-        if mask is not None:
-            mask = tf.cast(mask, sequences.dtype)  # (batch, T) 0/1: the masking rule as arithmetic
-            self.mask = tf.reshape(self.time_major(mask[..., None]), [self.steps * self.batch, 1])
-
-    def time_major(self, batch_major):
-        """(batch, T, ...) -> (T, batch, ...); a reshape for one row."""
-        if self.batch == 1:
-            return tf.reshape(batch_major, [self.steps, 1] + list(batch_major.shape[2:]))
-        return tf.transpose(batch_major, [1, 0] + list(range(2, len(batch_major.shape))))
+        # (batch, T, gates units): one FULLY_CONNECTED keeping the batch axis first, so no tensor has
+        # T rows on its first axis (LiteRT's GPU reads a rank-2 (T, n) tensor as a batch of T, which its
+        # int8 kernels refuse from 9 up: "Unable to parse bc coord for BATCH axis").
+        self.projected = tf.matmul(sequences, tf.constant(kernel)) + tf.constant(bias)
+        self.mask = None if mask is None else tf.cast(mask, sequences.dtype)  # (batch, T) 0/1: arithmetic
 
     def rows(self, tensor, t):
-        """Step ``t``'s (batch, ...) rows of a time-major (T batch, ...) tensor: one ``SLICE``."""
-        return tf.slice(tensor, [t * self.batch, 0], [self.batch, tensor.shape[1]])
+        """Step ``t``'s (batch, n) rows of a batch-major (batch, T[, n]) tensor: a ``SLICE`` (and a
+        ``RESHAPE`` dropping the time axis)."""
+        if tensor.shape.rank == 2:
+            return tf.slice(tensor, [0, t], [self.batch, 1])
+        width = tensor.shape[2]
+        return tf.reshape(tf.slice(tensor, [0, t, 0], [self.batch, 1, width]), [self.batch, width])
 
     def run(self, states, backwards):
         """All steps, in time order or reversed; returns ``(outputs in processing order, final states)``.
@@ -138,12 +135,10 @@ class UnrolledSteps:
         return outputs, states
 
     def sequence(self, outputs):
-        """(batch, T, units) from the per-step outputs in time order: one ``CONCATENATION``."""
-        stacked = tf.concat(outputs, axis=0)  # (T batch, units), time-major
-        units = stacked.shape[-1]
-        if self.batch == 1:
-            return tf.reshape(stacked, [1, self.steps, units])
-        return tf.transpose(tf.reshape(stacked, [self.steps, self.batch, units]), [1, 0, 2])
+        """(batch, T, units) from the per-step (batch, units) outputs in time order: one
+        ``CONCATENATION`` along the units axis, then a ``RESHAPE``."""
+        units = outputs[0].shape[-1]
+        return tf.reshape(tf.concat(outputs, axis=1), [self.batch, self.steps, units])
 
 
 class UnrolledRecurrent(LoopRecurrent):

@@ -72,9 +72,9 @@ def test_a_shrinking_slice_is_named():
 
 
 def test_a_rank_5_tensor_is_named():
-    model = keras.Sequential([keras.Input((3, 4, 4, 1)), keras.layers.Reshape((3, 16)), keras.layers.Dense(2)])
+    model = keras.Sequential([keras.Input((3, 4, 4, 2)), keras.layers.Reshape((3, 32)), keras.layers.Dense(2)])
     (reason,) = gpu_unsupported(to_tflite(model, batch_size=1))
-    assert reason.startswith("RESHAPE: rank-5 input [1, 3, 4, 4, 1]"), reason
+    assert reason.startswith("RESHAPE: rank-5 input [1, 3, 4, 4, 2]"), reason
 
 
 def test_a_dynamic_batch_is_not_delegated_for_the_compiled_model_reason():
