@@ -2,7 +2,9 @@
 
 Each model the project builds (untrained weights: latency does not depend
 on them) is exported with ``to_tflite(model, batch_size=1)`` (sequence models
-at a fixed length or width), and its op report's GPU verdict printed. Then:
+at a fixed length or width; the digits RNN and the word reader also with
+their recurrence looped and unrolled), and its op report's GPU verdict
+printed. Then:
 
 - wasm / webgpu: :class:`keras_seq.demos.browser_runner.BrowserRunner`, the
   web page's own runtime.js in headless Chromium: the median of ``--runs``
@@ -52,6 +54,8 @@ def files():
                                                          max_length=WORD_LENGTH),
         f"word_reader W={READER_WIDTH}": export.to_tflite(fixed_width_copy(word_reader(), READER_WIDTH),
                                                           batch_size=1),
+        f"word_reader W={READER_WIDTH} unroll": export.to_tflite(fixed_width_copy(word_reader(), READER_WIDTH),
+                                                                 batch_size=1, recurrent="unroll"),
     }
 
 

@@ -124,7 +124,7 @@ def export_models(digit_model, word_model, representative_digits, folder, max_le
         "digits_float32": export.to_tflite(digit_model, batch_size=1),
         "digits_int8": export.to_tflite(digit_model, quantization="int8", batch_size=1,
                                         representative_data=np.asarray(representative_digits, np.float32)),
-        # LiteRT.js runs static shapes and no fused LSTM: the default loop lowering at one length.
+        # LiteRT.js runs static shapes and no fused LSTM: one length, unrolled when short (the GPU runs it).
         "handwriting": export.to_tflite(letters_in_batch(word_model), batch_size=1, max_length=max_length),
         # The recurrence as a loop, which keeps the column mask (the fused LSTM ignores it).
         "word_reader": export.to_tflite(fixed_width_copy(word_reader, word_strips.MAX_WIDTH), batch_size=1),

@@ -21,7 +21,9 @@ from keras_seq.export.export_options import (
     RECURRENT_LOWERINGS,
 )
 from keras_seq.export.recurrent_lowering import AUTO, OWN_LOOP, lower_recurrent_layers, settled
+from keras_seq.export.gpu_delegation import MAX_RANK
 from keras_seq.export.tflite_file import (
+    INPUT_METADATA,
     LOWERING_METADATA,
     SEQUENCE_METADATA,
     padded_to_length,
@@ -91,8 +93,8 @@ def _walk(model):
         yield from _walk(layer)
 
 
-def _calibration_batches(representative_data, spec, max_length=None):
-    """A generator of calibration batches shaped like ``spec``.
+def _calibration_batches(representative_data, spec, max_length=None, drop_channel=False):
+    """A generator of calibration batches shaped like ``spec`` (less its last axis when ``drop_channel``).
 
     ``representative_data`` is an array (N, ...) or a list of single samples
     without the batch axis (e.g. words of different lengths). With
@@ -128,7 +130,8 @@ def _calibration_batches(representative_data, spec, max_length=None):
                 if given == MAX_CALIBRATION_BATCHES:
                     return
                 given += 1
-                yield [data[start:start + batch]]
+                chunk = data[start:start + batch]
+                yield [chunk[..., 0] if drop_channel else chunk]
 
     return batches
 
@@ -285,6 +288,13 @@ def to_tflite(
             which every int8 kernel and delegate runs, and a smaller file
             (per-channel scales and zero points cost 24 bytes per output unit).
 
+    Inputs: a rank-5 input whose last axis is 1 (the handwriting model's
+        (batch, T, 16, 8, 1) letters) reaches the file without that axis,
+        (batch, T, 16, 8), and the file's first op restores it: LiteRT's GPU
+        accelerator takes no tensor of rank 5. :class:`keras_seq.export.EdgeModel`
+        still takes the model's shape (the file's metadata says so);
+        other runtimes give the file its own shape (the same values).
+
     Word readers (:func:`keras_seq.models.word_reader.is_word_reader`):
         with the fused LSTM (``quantization="int8"``'s default, or
         ``recurrent="fused-lstm"``), which has no mask, the file gets a
@@ -318,7 +328,8 @@ def to_tflite(
     if batch_size is None:
         batch_size = 1 if lowerings else None  # recurrent layers want static state shapes
     spec = _input_spec(model, None if batch_size == DYNAMIC_BATCH else batch_size, max_length)
-    converter = _converter_factory(lowered, spec)
+    drop_channel = _drops_channel(spec)
+    converter = _converter_factory(lowered, spec, drop_channel)
     # The converter's native log lines (SavedModel reading, MLIR passes) stay
     # off the terminal; replayed on stderr if it fails.
     with quiet_native_output():
@@ -327,7 +338,7 @@ def to_tflite(
                 _refuse_int8_loops(converter().convert(), settled(lowerings), name)
             tflite_converter = converter()
             _set_quantization(tflite_converter, quantization, representative_data, spec, max_length, int8_io,
-                              dense_per_channel)
+                              dense_per_channel, drop_channel)
             data = tflite_converter.convert()
             lowerings = settled(lowerings)  # the unrolling stand-ins decided when traced
         except ValueError:  # ours (ConversionError is one), with their messages
@@ -339,7 +350,7 @@ def to_tflite(
             ) from error
     if quantization == "int8":
         quantized_ranges.check(data, name, max_length)  # our own refusal: no converter log to replay
-    data = _annotate(data, lowerings, max_length, quantization, representative_data)
+    data = _annotate(data, lowerings, max_length, quantization, representative_data, drop_channel)
     if path is not None:
         atomic_files.write_bytes(data, path)
     return data
@@ -354,19 +365,30 @@ def _input_spec(model, batch_size, max_length):
     return tf.TensorSpec(shape, input_spec.dtype or "float32")
 
 
-def _converter_factory(lowered, spec):
-    """A function making a fresh ``TFLiteConverter`` for ``lowered`` at ``spec``.
+def _drops_channel(spec):
+    """Whether the file takes ``spec`` without its last axis: a rank-5 input whose last axis is 1
+    (the handwriting model's (batch, T, 16, 8, 1) letters). LiteRT's GPU accelerator takes no tensor
+    of rank 5; the file's first op restores the axis, and :class:`~keras_seq.export.EdgeModel` still
+    takes the model's shape."""
+    return len(spec.shape) == MAX_RANK + 1 and spec.shape[-1] == 1
+
+
+def _converter_factory(lowered, spec, drop_channel=False):
+    """A function making a fresh ``TFLiteConverter`` for ``lowered`` at ``spec``
+    (without its last axis of 1 when ``drop_channel``, given back inside the file).
 
     Every variable is read as a constant while tracing: the converter then
     needs no resource variables, and the fused-LSTM functions see plain
     tensors, the only form it fuses.
     """
     values = [(v, keras.ops.convert_to_numpy(v.value)) for v in lowered.variables]
+    if drop_channel:
+        spec = tf.TensorSpec(spec.shape[:-1], spec.dtype)
 
     @tf.function
     def serve(x):
         with keras.StatelessScope(state_mapping=[(v, tf.constant(a)) for v, a in values]):
-            return lowered(x, training=False)
+            return lowered(tf.expand_dims(x, -1) if drop_channel else x, training=False)
 
     def converter():
         concrete = serve.get_concrete_function(spec)
@@ -381,13 +403,14 @@ def _converter_factory(lowered, spec):
 
 
 def _set_quantization(tflite_converter, quantization, representative_data, spec, max_length, int8_io,
-                      dense_per_channel):
+                      dense_per_channel, drop_channel):
     if quantization is not None:
         tflite_converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         tflite_converter.target_spec.supported_types = [tf.float16]
     if quantization == "int8":
-        tflite_converter.representative_dataset = _calibration_batches(representative_data, spec, max_length)
+        tflite_converter.representative_dataset = _calibration_batches(representative_data, spec, max_length,
+                                                                       drop_channel)
         tflite_converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # The converter's own switch (an experimental attribute in TF 2.21).
         tflite_converter._experimental_disable_per_channel_quantization_for_dense_layers = not dense_per_channel
@@ -396,15 +419,17 @@ def _set_quantization(tflite_converter, quantization, representative_data, spec,
             tflite_converter.inference_output_type = tf.int8
 
 
-def _annotate(data, lowerings, max_length, quantization, representative_data):
-    """The file's metadata: each recurrent layer's lowering, the fixed length, the
-    calibrated range, then the digest of it all."""
+def _annotate(data, lowerings, max_length, quantization, representative_data, drop_channel):
+    """The file's metadata: each recurrent layer's lowering, the fixed length, a dropped input
+    channel, the calibrated range, then the digest of it all."""
     if lowerings:
         lowerings = _confirm_fusion(data, lowerings)
         notes = [item.as_json() for item in lowerings]
         data = with_metadata(data, LOWERING_METADATA, json.dumps(notes).encode())
     if max_length is not None:
         data = with_metadata(data, SEQUENCE_METADATA, json.dumps({"max_length": max_length}).encode())
+    if drop_channel:
+        data = with_metadata(data, INPUT_METADATA, json.dumps({"dropped_channel": True}).encode())
     if quantization == "int8":
         data = calibration.record(data, representative_data)  # the range predict warns outside of
     return integrity.stamp(data)  # last: any later change to the bytes would not match it

@@ -35,11 +35,20 @@ from keras_seq.export import calibration, limits, output_checks
 from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner, IsolatedRunner
 from keras_seq.export.runtimes import unsupported_reasons
 from keras_seq.export.sandbox import Sandbox
-from keras_seq.export.tflite_file import SEQUENCE_METADATA, padded_to_length
+from keras_seq.export.tflite_file import INPUT_METADATA, SEQUENCE_METADATA, padded_to_length
 from keras_seq.export.validate import check_outputs, describe, open_tflite, runtime_errors
 
 QUANTIZED = (np.int8, np.uint8, np.int16)
 RUNTIME_CHOICES = ("auto", "compiled-model", "interpreter")
+
+
+def _dropped_channel(metadata, file_input_shape):
+    """Whether ``to_tflite`` dropped the model input's last axis of 1 (rank 5 -> the file's 4)."""
+    try:
+        dropped = json.loads(metadata[INPUT_METADATA])["dropped_channel"] is True
+    except (KeyError, ValueError, TypeError):
+        return False
+    return dropped and len(file_input_shape) == 4
 
 
 class EdgeModel:
@@ -69,7 +78,11 @@ class EdgeModel:
             :class:`keras_seq.export.tflite_file.TFLiteFile` (ops, sizes).
         runtime: the runtime in use: ``"compiled-model"``, ``"interpreter"``
             or ``"interpreter-builtin"``.
-        input_shape, output_shape: shape signatures, -1 for a dynamic size.
+        input_shape, output_shape: shape signatures, -1 for a dynamic size;
+            ``input_shape`` is what ``predict`` takes: the model's, which for a
+            file that dropped a rank-5 input's last axis of 1 (for LiteRT's GPU
+            accelerator) is the file's input shape + (1,) (``signature`` has
+            the file's own).
         max_length: the fixed sequence length a file was exported with
             (``to_tflite(max_length=...)``): shorter sequences are padded
             with zeros, which the model masks; ``None`` otherwise.
@@ -103,7 +116,8 @@ class EdgeModel:
         self._lock = threading.Lock()
         self._input = self._runner.input_detail
         self._outputs = self._runner.output_details
-        self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
+        self.dropped_channel = _dropped_channel(self.file.metadata, self._input["shape_signature"])
+        self.input_shape = tuple(int(d) for d in self._input["shape_signature"]) + (1,) * self.dropped_channel
         self.output_shape = tuple(int(d) for d in self._outputs[0]["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
         self._input_range = calibration.InputRangeGuard(self.file, self._what)
@@ -199,6 +213,9 @@ class EdgeModel:
         return x
 
     def _to_input_dtype(self, x):
+        """``x`` as the file takes it: its dtype (quantized when int8), less a dropped last axis."""
+        if self.dropped_channel:
+            x = x[..., 0]
         scale, zero_point = self._input["quantization"]
         if self.input_dtype.type in QUANTIZED and scale > 0:  # x holds real values: quantize
             info = np.iinfo(self.input_dtype)

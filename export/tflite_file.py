@@ -40,6 +40,7 @@ MAX_TFLITE_BYTES = 4 << 30
 MAX_BYTES_VARIABLE = "KERAS_SEQ_MAX_TFLITE_BYTES"
 LOWERING_METADATA = "keras_seq.lowering"
 SEQUENCE_METADATA = "keras_seq.sequence"
+INPUT_METADATA = "keras_seq.input"  # {"dropped_channel": true}: predict takes the file's shape + (1,)
 MAX_RANK = 16
 BUILTIN_NAMES = {
     value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")

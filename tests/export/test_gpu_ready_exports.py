@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq.export import op_report, to_tflite
+from keras_seq.export import EdgeModel, op_report, to_tflite
 from keras_seq.export.gpu_delegation import gpu_unsupported
 from keras_seq.layers import LSTM, Bidirectional, Elman
 from keras_seq.models import digits_rnn, handwriting, lenet5
@@ -36,10 +36,32 @@ def test_batch_1_files_are_fully_delegable_to_the_gpu(build, kwargs):
     assert gpu_unsupported(data) == []
 
 
-def test_the_handwriting_recurrence_is_delegable_but_its_rank_5_input_is_not():
-    """(batch, T, 16, 8, 1) letters: the unrolled BiLSTM is taken, the rank-5 tensors are not."""
-    data = to_tflite(handwriting(units=6, filters=(2, 4), features=8), max_length=6)
-    assert gpu_unsupported(data) and all("rank-5" in reason for reason in gpu_unsupported(data))
+def test_the_handwriting_file_drops_the_letters_channel_so_the_gpu_takes_it_whole():
+    """(batch, T, 16, 8, 1) letters: the file takes (1, T, 16, 8) (the GPU takes no rank-5 tensor) and
+    EdgeModel still takes the model's shape, giving Keras's outputs."""
+    keras.utils.set_random_seed(0)
+    model = handwriting(units=6, filters=(2, 4), features=8)
+    data = to_tflite(model, max_length=6)
+    assert gpu_unsupported(data) == []
+    edge = EdgeModel(data)
+    assert edge.signature["inputs"][0]["shape"] == (1, 6, 16, 8) and edge.input_shape == (1, 6, 16, 8, 1)
+    words = [(np.random.default_rng(n).random((n, 16, 8, 1)) > 0.6).astype(np.float32) for n in (2, 6)]
+    for word, probabilities in zip(words, edge.predict(words)):
+        np.testing.assert_allclose(probabilities, model.predict(word[None], verbose=0)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="expected 5 dimensions"):
+        edge.predict(words[1][..., 0][None])       # the file's own shape is not what predict takes
+    calibration = [w for w in words for _ in range(4)]
+    int8 = EdgeModel(to_tflite(model, max_length=6, quantization="int8", recurrent="unroll",
+                               representative_data=calibration))
+    assert int8.signature["inputs"][0]["shape"] == (1, 6, 16, 8)
+    np.testing.assert_allclose(int8.predict(words[1][None]), edge.predict(words[1][None]), atol=0.1)
+
+
+def test_a_rank_5_input_with_channels_is_left_as_it_is():
+    x = keras.Input((4, 6, 6, 2))
+    model = keras.Model(x, keras.layers.Dense(3)(keras.layers.Reshape((4, 72))(x)))
+    edge = EdgeModel(to_tflite(model, batch_size=1))
+    assert edge.signature["inputs"][0]["shape"] == edge.input_shape == (1, 4, 6, 6, 2)
 
 
 def test_the_loop_is_what_the_gpu_refuses():
