@@ -20,8 +20,8 @@ from keras_seq.export.export_options import (
     QUANTIZATIONS,
     RECURRENT_LOWERINGS,
 )
-from keras_seq.export.recurrent_lowering import AUTO, OWN_LOOP, lower_recurrent_layers, settled
 from keras_seq.export.gpu_delegation import MAX_RANK
+from keras_seq.export.recurrent_lowering import AUTO, OWN_LOOP, lower_recurrent_layers, settled
 from keras_seq.export.tflite_file import (
     INPUT_METADATA,
     LOWERING_METADATA,
