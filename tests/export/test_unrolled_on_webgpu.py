@@ -86,6 +86,9 @@ def test_an_int8_unrolled_sequence_of_12_steps_runs_and_a_folded_product_fails_a
 
 
 def test_an_int8_split_with_an_unread_output_fails_on_webgpu_as_the_verdict_says(runner):
+    # seeded: with some weights the converter leaves the split in float32 (a DEQUANTIZE before it),
+    # which WebGPU runs and the verdict passes
+    keras.utils.set_random_seed(0)
     inputs = keras.Input((12,))
     first, _, third = keras.ops.split(keras.layers.Dense(12)(inputs), 3, axis=1)
     model = keras.Model(inputs, first * third)
