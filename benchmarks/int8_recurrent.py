@@ -17,9 +17,10 @@ Each is run by :class:`keras_seq.export.EdgeModel` on the whole test split
 load it and the GPU verdict of its op report are printed beside the accuracy
 and its difference from float32 in points. ``--browser`` also runs the
 unrolled int8 and int8-weight digits files in Chromium's LiteRT.js (wasm and
-WebGPU on the software adapter) on ``--browser-digits`` test digits and
-prints how many read the same digit as Python and the largest probability
-difference.
+WebGPU on the software adapter) on ``--browser-digits`` test digits (and
+the handwriting files on ``--browser-words`` test words, padded to the
+file's length) and prints how many read the same as Python and the largest
+probability difference.
 
     python benchmarks/int8_recurrent.py --digits runs/digits_rnn/model.keras \
         --handwriting runs/handwriting/model.keras --browser
@@ -105,8 +106,9 @@ def digits(path, browser, browser_digits):
         in_browser(files, results, x_test[:browser_digits])
 
 
-def in_browser(files, results, x):
-    """Each quantized file in LiteRT.js on wasm and WebGPU: agreement with Python's probabilities."""
+def in_browser(files, results, x, what="digit"):
+    """Each quantized file in LiteRT.js on wasm and WebGPU on the samples ``x`` (batch 1 each): how many
+    give Python's answer (every argmax of the last axis) and the largest probability difference."""
     from keras_seq.demos.browser_runner import BrowserRunner
 
     with BrowserRunner() as runner:
@@ -117,19 +119,20 @@ def in_browser(files, results, x):
                 worst, agree = 0.0, 0
                 try:
                     for i in range(len(x)):
+                        python = results[name][i:i + 1]
                         run = runner.run(files[name], x[i:i + 1], accelerator=accelerator)
-                        page = np.reshape(run.output, (1, -1))
-                        worst = max(worst, float(np.abs(page - results[name][i:i + 1]).max()))
-                        agree += int(page.argmax() == results[name][i].argmax())
+                        page = np.reshape(run.output, python.shape)
+                        worst = max(worst, float(np.abs(page - python).max()))
+                        agree += int(np.array_equal(page.argmax(-1), python.argmax(-1)))
                 except RuntimeError as error:
                     print(f"  {name} in LiteRT.js {accelerator}: fails: {str(error).splitlines()[0][-90:]}")
                     continue
                 print(f"  {name} in LiteRT.js {accelerator} (ran on {run.ran_on}, every op there: "
-                      f"{run.fully_accelerated}): {agree}/{len(x)} same digit as Python, "
+                      f"{run.fully_accelerated}): {agree}/{len(x)} same {what} as Python, "
                       f"largest probability difference {worst:.1e}")
 
 
-def handwriting(path, test_fold):
+def handwriting(path, test_fold, browser=False, browser_words=0):
     from keras_seq.datasets import ocr_words
     from keras_seq.demos.handwriting import letter_and_word_accuracy
     from keras_seq.models.handwriting import letters_in_batch
@@ -145,7 +148,7 @@ def handwriting(path, test_fold):
     keras_scores = letter_and_word_accuracy(np.asarray(model.predict(x_test, verbose=0)), y_test, mask)
     print(f"handwriting {path} (fold {test_fold}, {len(words)} words): Keras letters "
           f"{100 * keras_scores['letter_accuracy']:.2f} %, words {100 * keras_scores['word_accuracy']:.2f} %")
-    reference = None
+    reference, results = None, {}
     for name, data in files.items():
         if isinstance(data, str):
             print(f"  {name:<24} not converted: {data}")
@@ -160,10 +163,13 @@ def handwriting(path, test_fold):
             probabilities[i, :len(letters)] = letters
         scores = letter_and_word_accuracy(probabilities, y_test, mask)
         reference = reference or scores
+        results[name] = edge.predict(x_test[:browser_words]) if browser else None
         print(f"  {name:<24} letters {100 * scores['letter_accuracy']:6.2f} % "
               f"({100 * (scores['letter_accuracy'] - reference['letter_accuracy']):+.2f}), words "
               f"{100 * scores['word_accuracy']:6.2f} % "
               f"({100 * (scores['word_accuracy'] - reference['word_accuracy']):+.2f})  {describe(data)}")
+    if browser:
+        in_browser(files, results, x_test[:browser_words], what="letters of the word")
 
 
 def main(argv=None):
@@ -171,12 +177,14 @@ def main(argv=None):
     parser.add_argument("--digits", required=True, help="a trained digits RNN .keras")
     parser.add_argument("--handwriting", default=None, help="a trained handwriting .keras")
     parser.add_argument("--test-fold", type=int, default=0, help="the handwriting model's held-out fold")
-    parser.add_argument("--browser", action="store_true", help="also run the int8 unrolled digits file in Chromium")
+    parser.add_argument("--browser", action="store_true",
+                        help="also run the int8 unrolled and int8-weight unrolled files in Chromium")
     parser.add_argument("--browser-digits", type=int, default=50, help="test digits run in the browser")
+    parser.add_argument("--browser-words", type=int, default=30, help="test words run in the browser")
     args = parser.parse_args(argv)
     digits(args.digits, args.browser, args.browser_digits)
     if args.handwriting:
-        handwriting(args.handwriting, args.test_fold)
+        handwriting(args.handwriting, args.test_fold, args.browser, args.browser_words)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,10 @@ def test_an_int8_split_with_an_unread_output_fails_on_webgpu_as_the_verdict_says
         runner.run(data, x[:1], accelerator="webgpu")
 
 
-@pytest.mark.parametrize("quantization", [None, "dynamic", "int8"])
+# Not "int8": that file runs whole on WebGPU too but, trained, reads wrong there (benchmarks/int8_recurrent.py
+# --browser: 0/30 words; the int8 ops joining the letter features to the ink mask), which an untrained
+# model's near-uniform outputs would hide.
+@pytest.mark.parametrize("quantization", [None, "dynamic"])
 def test_the_handwriting_model_runs_fully_on_webgpu_as_keras(runner, quantization):
     """Its letters reach the file as (1, T, 16, 8), which the GPU takes: CNN, masked BiLSTM and softmax
     all on WebGPU, padding masked as in Keras (quantized files: as on the CPU, within quantization error)."""
