@@ -32,6 +32,7 @@ import numpy as np
 
 from keras_seq import arguments
 from keras_seq.export import calibration, limits, output_checks
+from keras_seq.export.gpu_delegation import MAX_RANK
 from keras_seq.export.runners import CompiledModelRunner, InterpreterRunner, IsolatedRunner
 from keras_seq.export.runtimes import unsupported_reasons
 from keras_seq.export.sandbox import Sandbox
@@ -48,7 +49,7 @@ def _dropped_channel(metadata, file_input_shape):
         dropped = json.loads(metadata[INPUT_METADATA])["dropped_channel"] is True
     except (KeyError, ValueError, TypeError):
         return False
-    return dropped and len(file_input_shape) == 4
+    return dropped and len(file_input_shape) == MAX_RANK
 
 
 class EdgeModel:
