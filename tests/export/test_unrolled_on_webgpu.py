@@ -86,17 +86,29 @@ def test_an_int8_unrolled_sequence_of_12_steps_runs_and_a_folded_product_fails_a
 
 
 def test_an_int8_split_with_an_unread_output_fails_on_webgpu_as_the_verdict_says(runner):
-    # seeded: with some weights the converter leaves the split in float32 (a DEQUANTIZE before it),
-    # which WebGPU runs and the verdict passes
+    """The converter quantizes such a split or not from run to run (the unread output's calibration range
+    is not reproducible), so a few conversions are made: the verdict must match WebGPU either way, and the
+    int8 split must turn up."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((12,))
     first, _, third = keras.ops.split(keras.layers.Dense(12)(inputs), 3, axis=1)
     model = keras.Model(inputs, first * third)
     x = np.random.default_rng(0).random((16, 12), dtype=np.float32)
-    data = to_tflite(model, quantization="int8", batch_size=1, representative_data=x)
-    assert not op_report(data).gpu_delegated
-    with pytest.raises(RuntimeError, match="could not run .* on webgpu"):
-        runner.run(data, x[:1], accelerator="webgpu")
+    checked = {}
+    for _ in range(6):
+        data = to_tflite(model, quantization="int8", batch_size=1, representative_data=x)
+        delegated = op_report(data).gpu_delegated
+        if delegated in checked:
+            continue
+        if delegated:
+            assert runner.run(data, x[:1], accelerator="webgpu").fully_accelerated
+        else:
+            with pytest.raises(RuntimeError, match="could not run .* on webgpu"):
+                runner.run(data, x[:1], accelerator="webgpu")
+        checked[delegated] = True
+        if len(checked) == 2:
+            break
+    assert False in checked, "six conversions and never an int8 split"
 
 
 # Not "int8": that file runs whole on WebGPU too but, trained, reads wrong there (benchmarks/int8_recurrent.py
