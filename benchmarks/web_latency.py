@@ -44,7 +44,8 @@ from keras_seq.demos.web_server import SiteServer  # noqa: E402
 from keras_seq.export import word_image  # noqa: E402
 from keras_seq.demos.web_site import WORD_COUNT, build_site, shipped_words  # noqa: E402
 from keras_seq.models import ctc, handwriting, lenet5, word_reader  # noqa: E402
-from keras_seq.models.handwriting import _reader, letters_in_batch  # noqa: E402
+from keras_seq.models.handwriting import letters_in_batch  # noqa: E402
+from keras_seq.models.masked_bilstm import masked_bilstm  # noqa: E402
 
 # A word written on the "write a word" canvas: polylines in fractions of the canvas.
 WRITTEN_WORD = [[(0.08, 0.35), (0.1, 0.7)], [(0.1, 0.45), (0.16, 0.35), (0.2, 0.7)],
@@ -68,8 +69,12 @@ def conv3d_form(model):
                                     activation="relu", name=f"conv{block}{suffix}")(x)
     x = keras.layers.Reshape((-1, x.shape[-3] * x.shape[-2] * x.shape[-1]), name="flatten_letters")(x)
     x = keras.layers.Dense(names["letter_features"].units, activation="relu", name="letter_features")(x)
-    old = _reader(words, x, names["bidirectional_lstm"].forward_layer.units,
-                  names["feature_dropout"].rate if "feature_dropout" in names else 0.0)
+    pixels = keras.layers.Reshape((-1, 16 * 8))(words)
+    ink = keras.layers.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)(pixels)  # (B, T, 1)
+    x = masked_bilstm(x, ink, names["bidirectional_lstm"].forward_layer.units,
+                      names["feature_dropout"].rate if "feature_dropout" in names else 0.0)
+    x = keras.layers.Dense(ocr_words.NUM_CLASSES, activation="softmax", name="letter_probabilities")(x)
+    old = keras.Model(words, x, name="handwriting")
     for layer in old.layers:
         if layer.weights:
             weights = names[layer.name].get_weights()

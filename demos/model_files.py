@@ -34,11 +34,15 @@ def load_digit_model(path):
 
 
 def load_handwriting_model(path):
-    """Load a handwriting model: input (N, T, 16, 8, 1), output (N, T, 26)."""
+    """Load a handwriting model: input (N, T, 16, 8, 1), output (N, T, 26); a keras_seq handwriting
+    model saved in an earlier form comes back in the current one
+    (:func:`keras_seq.models.handwriting.letters_in_batch`)."""
+    from keras_seq.models.handwriting import current_form
+
     model = load_keras_model(path)
     check_model_shapes(model, (None,) + LETTER_INPUT, LETTER_CLASSES, f"--model {str(path)!r}",
                        "a handwriting model")
-    return model
+    return current_form(model)
 
 
 def load_word_reader(path):

@@ -147,7 +147,7 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
         folder: the site folder (``OUT/web``).
         digit_model: a Keras digit classifier (N, 28, 28, 1) -> (N, 10).
         word_model: a Keras handwriting model (N, T, 16, 8, 1) -> (N, T, 26),
-            either form (see :func:`keras_seq.models.handwriting.letters_in_batch`).
+            any form (see :func:`keras_seq.models.handwriting.letters_in_batch`).
         representative_digits: (N, 28, 28, 1) float32 digits to calibrate int8.
         words: held-out :class:`keras_seq.datasets.ocr_words.Words`; the first
             ``word_count`` with different transcriptions are shipped

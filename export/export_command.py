@@ -74,10 +74,13 @@ def run(args):
     from keras_seq.export.edge_model import EdgeModel
     from keras_seq.export.op_report import op_report
     from keras_seq.export.validate import load_keras_model
+    from keras_seq.models.handwriting import current_form
 
     atomic_files.check_target(args.out, "--out")  # before the conversion, not after it
     model = load_keras_model(args.model)
     kind = bundled_inputs.input_kind(model.inputs[0].shape)
+    if kind == bundled_inputs.WORDS:
+        model = current_form(model)  # a handwriting model saved in an earlier form: the current one
     fold = _held_out_fold(args, kind)
     representative = None
     if args.quantize == "int8":

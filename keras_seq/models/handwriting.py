@@ -4,7 +4,7 @@ import keras
 
 from keras_seq.arguments import fraction, positive_int, refuse
 from keras_seq.datasets.ocr_words import IMAGE_SHAPE, NUM_CLASSES
-from keras_seq.models.masked_bilstm import masked_bilstm
+from keras_seq.models.masked_bilstm import bilstm_over_rows, zero_padding
 
 HEIGHT, WIDTH = IMAGE_SHAPE
 
@@ -73,13 +73,16 @@ def handwriting(units=128, filters=(32, 64), features=128, dropout=0.3):
     browser's WebAssembly too) accelerates; a per-letter ``Conv3D`` with a
     (1, 3, 3) kernel computes the same thing but runs on slow reference
     kernels there. Stride-2 convolutions stand in for pooling. The padding
-    mask comes from each letter's largest pixel ("ink"): the CNN features
-    are multiplied by it and it is appended to them, so a ``Masking`` layer
-    sees an all-zero vector at exactly the padding letters.
+    mask comes from each letter's largest pixel ("ink", m_t): the CNN
+    features become [z_t * m_t, m_t], so a ``Masking`` layer sees an
+    all-zero vector at exactly the padding letters. This is done while the
+    letters are still folded into the batch, on (B*T, F) and (B*T, 1): int8
+    LiteRT.js on WebGPU multiplies a (T, F) product by a (1, T, 1) mask as
+    zeros, and the converter folds the unfolding reshape into that product.
 
-    Models saved before this form (``Conv3D`` layers) still load as they
-    were; :func:`letters_in_batch` rebuilds one in this form with the same
-    weights.
+    Models saved in earlier forms (``Conv3D`` layers, or the mask applied
+    after unfolding) still load as they were; :func:`letters_in_batch`
+    rebuilds one in this form with the same weights.
 
     Args:
         units: LSTM state size per direction (int >= 1).
@@ -108,55 +111,49 @@ def handwriting(units=128, filters=(32, 64), features=128, dropout=0.3):
     layers = keras.layers
     words = keras.Input(shape=(None, HEIGHT, WIDTH, 1), name="letters")
 
-    x = LettersToBatch(name="letters_to_batch")(words)
+    letters = LettersToBatch(name="letters_to_batch")(words)
+    x = letters
     for block, channels in enumerate(filters, start=1):
         x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"conv{block}")(x)
         x = layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu",
                           name=f"conv{block}_stride2")(x)
     x = layers.Flatten(name="flatten_letters")(x)
     x = layers.Dense(features, activation="relu", name="letter_features")(x)
+    ink = layers.GlobalMaxPooling2D(name="letter_ink")(letters)  # (batch * T, 1): 0 on padding
+    x = zero_padding(x, ink)
     x = LettersFromBatch(name="letters_from_batch")([x, words])
-    return _reader(words, x, units, dropout)
-
-
-def _reader(words, letter_features, units, dropout):
-    """The ink mask, the bidirectional LSTM and the per-letter softmax on top of the CNN features."""
-    layers = keras.layers
-    pixels = layers.Reshape((-1, HEIGHT * WIDTH), name="letter_pixels")(words)
-    pixels = layers.Permute((2, 1), name="pixels_first")(pixels)
-    ink = layers.GlobalMaxPooling1D(name="letter_ink")(pixels)  # (batch, T): 0 on padding
-    ink = layers.Reshape((-1, 1), name="ink_per_step")(ink)
-    x = masked_bilstm(letter_features, ink, units, dropout)
+    x = bilstm_over_rows(x, units, dropout)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="letter_probabilities")(x)
     return keras.Model(words, outputs, name="handwriting")
 
 
 def letters_in_batch(model):
-    """The same handwriting model with its CNN on letters folded into the batch.
+    """The same handwriting model in the current form of :func:`handwriting`.
 
-    Models built before :func:`handwriting` folded letters into the batch ran
-    the CNN as ``Conv3D`` layers with (1, 3, 3) kernels; such a model loads as
-    it was saved, and this rebuilds it in the current form with the same
-    weights (a (1, 3, 3, C_in, C_out) kernel is the (3, 3, C_in, C_out)
-    ``Conv2D`` kernel), so it gives the same outputs and runs fast where
-    LiteRT accelerates ``Conv2D``. A model already in the current form is
-    returned as it is.
+    Earlier forms load as they were saved: the CNN as ``Conv3D`` layers with
+    (1, 3, 3) kernels on unfolded letters, or folded ``Conv2D`` layers with
+    the padding mask applied after unfolding. This rebuilds either with the
+    same weights (a (1, 3, 3, C_in, C_out) kernel is the (3, 3, C_in, C_out)
+    ``Conv2D`` kernel), so it gives the same outputs, runs fast where LiteRT
+    accelerates ``Conv2D`` and reads right on int8 WebGPU. A model already in
+    the current form is returned as it is.
 
     Raises:
-        ValueError: ``model`` is not a handwriting model of either form.
+        ValueError: ``model`` is not a handwriting model of any form.
 
     Example:
         >>> model = letters_in_batch(keras.saving.load_model("old_handwriting.keras"))
     """
     names = {layer.name: layer for layer in model.layers}
-    if isinstance(names.get("letters_to_batch"), LettersToBatch):
+    if isinstance(names.get("letter_ink"), keras.layers.GlobalMaxPooling2D):
         return model
     convolutions = [names.get(name) for name in ("conv1", "conv1_stride2", "conv2", "conv2_stride2")]
-    if model.name != "handwriting" or not all(isinstance(c, keras.layers.Conv3D) for c in convolutions):
+    if model.name != "handwriting" or not all(isinstance(c, (keras.layers.Conv2D, keras.layers.Conv3D))
+                                              for c in convolutions):
         raise ValueError(
             f"model {model.name!r} is not a keras_seq handwriting model: expected the layers conv1, "
-            "conv1_stride2, conv2, conv2_stride2 (Conv3D in the old form, Conv2D after "
-            "letters_to_batch in the current one)"
+            "conv1_stride2, conv2, conv2_stride2 (Conv3D in the oldest form, Conv2D after "
+            "letters_to_batch since)"
         )
     lstm = names["bidirectional_lstm"]
     rebuilt = handwriting(units=lstm.forward_layer.units,
@@ -167,7 +164,15 @@ def letters_in_batch(model):
         if not layer.weights:
             continue
         weights = names[layer.name].get_weights()
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(names[layer.name], keras.layers.Conv3D):
             weights = [weights[0][0]] + weights[1:]  # (1, 3, 3, in, out) -> (3, 3, in, out)
         layer.set_weights(weights)
     return rebuilt
+
+
+def current_form(model):
+    """:func:`letters_in_batch` for a keras_seq handwriting model of any form; any other model as it is."""
+    try:
+        return letters_in_batch(model)
+    except ValueError:  # not a keras_seq handwriting model
+        return model

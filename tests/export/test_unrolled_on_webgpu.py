@@ -111,10 +111,13 @@ def test_an_int8_split_with_an_unread_output_fails_on_webgpu_as_the_verdict_says
     assert False in checked, "six conversions and never an int8 split"
 
 
-# Not "int8": that file runs whole on WebGPU too but, trained, reads wrong there (benchmarks/int8_recurrent.py
-# --browser: 0/30 words; the int8 ops joining the letter features to the ink mask), which an untrained
-# model's near-uniform outputs would hide.
-@pytest.mark.parametrize("quantization", [None, "dynamic"])
+# int8 on the CPU is the reference for int8 on WebGPU, to within one step of the softmax's 1/256 scale:
+# the mask applied after unfolding the letters (the earlier form) is 3 steps off here and, trained, reads
+# 0/30 words (benchmarks/int8_recurrent.py --browser).
+TOLERANCE = {None: 1e-4, "dynamic": 0.03, "int8": 0.005}
+
+
+@pytest.mark.parametrize("quantization", [None, "dynamic", "int8"])
 def test_the_handwriting_model_runs_fully_on_webgpu_as_keras(runner, quantization):
     """Its letters reach the file as (1, T, 16, 8), which the GPU takes: CNN, masked BiLSTM and softmax
     all on WebGPU, padding masked as in Keras (quantized files: as on the CPU, within quantization error)."""
@@ -130,4 +133,4 @@ def test_the_handwriting_model_runs_fully_on_webgpu_as_keras(runner, quantizatio
     run = runner.run(data, word, accelerator="webgpu")
     assert (run.ran_on, run.fully_accelerated, run.cpu_ops) == ("webgpu", True, ())
     expected = np.asarray(model(word)) if quantization is None else EdgeModel(data, verify=False).predict(word)
-    np.testing.assert_allclose(run.output[0, :7], expected[0, :7], atol=1e-4 if quantization is None else 0.03)
+    np.testing.assert_allclose(run.output[0, :7], expected[0, :7], atol=TOLERANCE[quantization])

@@ -1,14 +1,13 @@
 """handwriting: a CNN per letter, a bidirectional LSTM, a softmax per step, padding masked."""
 
-import importlib
-
 import keras
 import numpy as np
 import pytest
 
 from keras_seq.datasets import ocr_words
 from keras_seq.models import handwriting
-from keras_seq.models.handwriting import letters_in_batch
+from keras_seq.models.handwriting import LettersFromBatch, LettersToBatch, letters_in_batch
+from keras_seq.models.masked_bilstm import masked_bilstm
 
 SMALL = {"units": 8, "filters": (4, 8), "features": 16, "dropout": 0.0}
 
@@ -73,27 +72,45 @@ def test_folding_letters_into_the_batch_keeps_each_letter_apart(words):
     assert changed[3, 2] and changed.sum() == 1
 
 
-def conv3d_form(units, filters, features, dropout):
-    """The model as it was built before letters were folded into the batch (Conv3D per letter)."""
+def earlier_form(units, filters, features, dropout, conv3d):
+    """The model as saved before: the padding mask applied after unfolding the letters, and the CNN
+    folded into the batch (``conv3d=False``) or a Conv3D per letter (``conv3d=True``)."""
     layers = keras.layers
     words = keras.Input(shape=(None, 16, 8, 1), name="letters")
-    x = words
+    x = words if conv3d else LettersToBatch(name="letters_to_batch")(words)
     for block, channels in enumerate(filters, start=1):
-        x = layers.Conv3D(channels, (1, 3, 3), padding="same", activation="relu", name=f"conv{block}")(x)
-        x = layers.Conv3D(channels, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
-                          name=f"conv{block}_stride2")(x)
-    x = layers.Reshape((-1, 4 * 2 * filters[1]), name="flatten_letters")(x)
-    x = layers.Dense(features, activation="relu", name="letter_features")(x)
-    return importlib.import_module("keras_seq.models.handwriting")._reader(words, x, units, dropout)
+        if conv3d:
+            x = layers.Conv3D(channels, (1, 3, 3), padding="same", activation="relu", name=f"conv{block}")(x)
+            x = layers.Conv3D(channels, (1, 3, 3), strides=(1, 2, 2), padding="same", activation="relu",
+                              name=f"conv{block}_stride2")(x)
+        else:
+            x = layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"conv{block}")(x)
+            x = layers.Conv2D(channels, 3, strides=2, padding="same", activation="relu",
+                              name=f"conv{block}_stride2")(x)
+    if conv3d:
+        x = layers.Reshape((-1, 4 * 2 * filters[1]), name="flatten_letters")(x)
+        x = layers.Dense(features, activation="relu", name="letter_features")(x)
+    else:
+        x = layers.Flatten(name="flatten_letters")(x)
+        x = layers.Dense(features, activation="relu", name="letter_features")(x)
+        x = LettersFromBatch(name="letters_from_batch")([x, words])
+    pixels = layers.Reshape((-1, 16 * 8), name="letter_pixels")(words)
+    pixels = layers.Permute((2, 1), name="pixels_first")(pixels)
+    ink = layers.Reshape((-1, 1), name="ink_per_step")(layers.GlobalMaxPooling1D(name="letter_ink")(pixels))
+    x = masked_bilstm(x, ink, units, dropout)
+    outputs = layers.Dense(26, activation="softmax", name="letter_probabilities")(x)
+    return keras.Model(words, outputs, name="handwriting")
 
 
-def test_an_old_conv3d_model_loads_and_converts_to_the_same_outputs(tmp_path, words):
-    old = conv3d_form(units=8, filters=(4, 8), features=16, dropout=0.2)
+@pytest.mark.parametrize("conv3d", [True, False], ids=["conv3d", "mask-after-unfolding"])
+def test_an_earlier_form_loads_and_converts_to_the_same_outputs(tmp_path, words, conv3d):
+    old = earlier_form(units=8, filters=(4, 8), features=16, dropout=0.2, conv3d=conv3d)
     old.save(tmp_path / "old.keras")
     loaded = keras.models.load_model(tmp_path / "old.keras", safe_mode=True)
     x, _, mask = words.padded()
     new = letters_in_batch(loaded)
-    assert "Conv3D" not in {type(layer).__name__ for layer in new.layers}
+    kinds = {type(layer).__name__ for layer in new.layers}
+    assert "Conv3D" not in kinds and "Permute" not in kinds
     np.testing.assert_allclose(np.asarray(new(x))[mask], np.asarray(old(x))[mask], atol=1e-5)
     assert letters_in_batch(new) is new
 
