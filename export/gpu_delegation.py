@@ -26,7 +26,8 @@ to every op of the file, as LiteRT's sources state them:
   into a rank-2 output (T, units) from T = 9 up ("Unable to parse bc coord
   for BATCH axis": the GPU reads a rank-2 tensor's first axis as its batch;
   at 8 rows, with the input's rank kept (1, T, units), or on a rank-2 input
-  of any batch, it runs). (That file's rank 3-4
+  of any batch, it runs); an int8 ``MUL`` of a rank-2 (T, F) tensor by a
+  rank-3 one, e.g. (1, T, 1), runs there but computes zeros. (That file's rank 3-4
   rule for ``SLICE`` and ``STRIDED_SLICE`` is left out: LiteRT.js 2.5.3's
   WebGPU accelerator delegates both on rank-2 tensors, measured in
   ``tests/export/test_gpu_delegation.py``.)
@@ -185,6 +186,13 @@ def _op_constraint(op, name, inputs, outputs, quantized):
             return "only default (not shuffled) weights"
         if inputs and inputs[0][2]:
             return "a constant input"
+    elif name == "MUL" and quantized and len(inputs) == 2:
+        ranks = sorted(len(shape) for shape, _, _ in inputs)
+        rows = [shape[0] for shape, _, _ in inputs if len(shape) == 2]
+        if ranks[0] == 2 and ranks[1] > 2 and rows[0] > 1:
+            return (f"an int8 product broadcasting a rank-2 {list(inputs[0][0])} against a rank-{ranks[1]} "
+                    f"{list(inputs[1][0])} (LiteRT.js's WebGPU runs it as zeros: it reads the rank-2 tensor's "
+                    "first axis as its batch; give both the same rank)")
     elif name == "SOFTMAX":
         options = _options(op, schema.SoftmaxOptions)
         if options is not None and options.Beta() != 1:

@@ -12,6 +12,7 @@ import pytest
 from keras_seq.export import EdgeModel, op_report, to_tflite
 from keras_seq.layers import LSTM, Bidirectional, Elman, stacked
 from keras_seq.models import digits_rnn, handwriting
+from keras_seq.models.handwriting import LettersFromBatch, LettersToBatch
 
 
 def masked(x):
@@ -109,6 +110,24 @@ def test_an_int8_split_with_an_unread_output_fails_on_webgpu_as_the_verdict_says
         if len(checked) == 2:
             break
     assert False in checked, "six conversions and never an int8 split"
+
+
+def test_an_int8_product_of_a_rank_2_tensor_and_a_rank_3_mask_is_flagged_as_webgpu_computes_it_wrong(runner):
+    """(T, F) rows times a (1, T, 1) mask: WebGPU runs it, every op there, and answers zeros."""
+    keras.utils.set_random_seed(0)
+    x = keras.Input((10, 4, 3))
+    rows = keras.layers.Dense(6, activation="relu")(keras.layers.Flatten()(LettersToBatch()(x)))
+    mask = keras.layers.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)(
+        keras.layers.Reshape((10, 12))(x))
+    model = keras.Model(x, keras.layers.Multiply()([LettersFromBatch()([rows, x]), mask]))
+    letters = (np.random.default_rng(0).random((32, 10, 4, 3)) > 0.5).astype(np.float32)
+    letters[:, 7:] = 0.0
+    data = to_tflite(model, batch_size=1, quantization="int8", representative_data=letters)
+    assert [r.split(":")[0] for r in op_report(data).gpu] == ["MUL"]
+    run = runner.run(data, letters[:1], accelerator="webgpu")
+    expected = EdgeModel(data, verify=False).predict(letters[:1])
+    assert run.fully_accelerated and np.abs(expected).max() > 0.5
+    np.testing.assert_array_equal(run.output, 0.0)
 
 
 # int8 on the CPU is the reference for int8 on WebGPU, to within one step of the softmax's 1/256 scale:
