@@ -46,6 +46,7 @@ export class WordReaderPanel {
     this.last = null;
     this.onResult = null;               // called with `last` after each reading
     this.queue = Promise.resolve();
+    this.waiting = false;               // a read is queued and has not yet taken the drawing
     root.querySelector('[data-testid="write-clear"]').addEventListener('click', () => this.clear());
     root.querySelector('[data-testid="write-read"]').addEventListener('click', () => this.update());
     this.clear();
@@ -66,9 +67,17 @@ export class WordReaderPanel {
     this.canvas.dataset.state = 'blank';
   }
 
-  /** Read (and explain) the drawing; calls run one after the other. */
+  /**
+   * Read (and explain) the drawing; calls run one after the other. Strokes made while a read waits its
+   * turn join that read (it takes the drawing when it starts), so fast writing never queues stale reads.
+   */
   update() {
-    this.queue = this.queue.then(() => this.readAndExplain()).catch((error) => {
+    if (this.waiting) return this.queue;
+    this.waiting = true;
+    this.queue = this.queue.then(() => {
+      this.waiting = false;
+      return this.readAndExplain();
+    }).catch((error) => {
       this.message.textContent = `error: ${error.message}`;
       this.message.dataset.kind = 'error';
       this.canvas.dataset.state = 'error';

@@ -74,9 +74,9 @@ def edge(site):
 def write(draw_strokes):
     """``write(page, strokes)``: clear, draw with real mouse events, wait for the reading; ``write.last``."""
 
-    def write_word(page, strokes):
+    def write_word(page, strokes, steps=8):
         page.get_by_test_id("write-clear").click()
-        draw_strokes(page, "write-canvas", strokes)
+        draw_strokes(page, "write-canvas", strokes, steps=steps)
         # each stroke queues a read; the last one in the queue reads the whole drawing
         return page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
 
@@ -107,7 +107,7 @@ def test_recorded_handwriting_replayed_with_the_mouse_keeps_its_band_and_python_
     from keras_seq.datasets.word_strips import ASCENDER_ROWS, CORE_ROWS
 
     for text, strokes in recorded_words().items():
-        last = write(page, strokes)
+        last = write(page, strokes, steps=2)  # recorded pen paths are dense already: one move per point
         assert "refused" not in last, (text, last)
         page_strip = np.reshape(last["strip"], (HEIGHT, last["columns"]))
         python_strip = word_strips.normalise_strip(canvas_gray(page, tmp_path), max_width=256)
@@ -118,6 +118,23 @@ def test_recorded_handwriting_replayed_with_the_mouse_keeps_its_band_and_python_
         rises = set("bdfhklt") | set("ij")  # i and j: their dots
         assert (profile[:ASCENDER_ROWS - 4].sum() > 1.0) == bool(set(text) & rises), text
         assert (profile[ASCENDER_ROWS + CORE_ROWS + 4:].sum() > 1.0) == bool(set(text) & set("fgjpqy")), text
+    assert not page.errors and not page.console_errors
+
+
+def test_strokes_made_while_a_read_waits_join_it_instead_of_queueing_stale_reads(page, write):
+    """Five reads asked for at once (strokes ending while one waits): one read, which takes the whole drawing."""
+    write(page, list(WORDS.values())[0])
+    reads = page.evaluate("""async () => {
+        const panel = window.kerasSeqDemo.write;
+        const readAndExplain = panel.readAndExplain.bind(panel);
+        let count = 0;
+        panel.readAndExplain = () => { count += 1; return readAndExplain(); };
+        for (let k = 0; k < 5; k += 1) panel.update();
+        await panel.queue;
+        delete panel.readAndExplain;
+        return count;
+    }""")
+    assert reads == 1
     assert not page.errors and not page.console_errors
 
 
