@@ -313,8 +313,23 @@ def _read(data):
 
 
 def with_metadata(data, name, value):
-    """Return ``data`` with metadata entry ``name`` set to ``value`` (bytes)."""
+    """Return ``data`` with metadata entry ``name`` set to ``value`` (bytes).
+
+    A buffer stored after the flatbuffer (``offset``/``size``, as
+    ai-edge-quantizer and the converter's large-model path write them) is
+    moved into the flatbuffer: rebuilding the flatbuffer would otherwise
+    leave its offset pointing past the new file.
+
+    Raises:
+        ModelFileError: such a buffer lies outside ``data``.
+    """
     model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for b, stored in enumerate(model.buffers or []):
+        if stored.offset > 1:
+            if stored.offset + stored.size > len(data):
+                raise ModelFileError(f"buffer {b} lies outside the file")
+            stored.data = np.frombuffer(data, np.uint8, count=stored.size, offset=stored.offset)
+            stored.offset = stored.size = 0
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(value, dtype=np.uint8)
     model.buffers.append(buffer)

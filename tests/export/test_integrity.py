@@ -153,3 +153,51 @@ def test_infer_refuses_a_wrong_output_shape_in_one_line(files, fuzz_tools, tmp_p
     captured = capsys.readouterr()
     assert "prediction:" in captured.out
     assert captured.err.count("\n") == 1 and captured.err.startswith("keras-seq infer: warning: ")
+
+
+def _with_buffers_after_the_flatbuffer(data):
+    """``data`` rewritten as ai-edge-quantizer writes files: every weight buffer's bytes after the
+    flatbuffer, 16-byte aligned, found by the buffer's ``offset`` and ``size``; without its digest
+    (rewriting invalidates it)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    model.metadata = [m for m in model.metadata if m.name != integrity.DIGEST_METADATA.encode()]
+    metadata = {m.buffer for m in model.metadata}
+    moved = [b for i, b in enumerate(model.buffers)
+             if i not in metadata and b.data is not None and len(b.data) >= 64]
+    payloads = [bytes(np.asarray(b.data, np.uint8)) for b in moved]
+    for b in moved:
+        b.data, b.offset, b.size = None, 1 << 40, 1                    # placeholders of the final width
+
+    def packed():
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    cursor = -(-len(packed()) // 16) * 16
+    for b, payload in zip(moved, payloads):
+        b.offset, b.size, cursor = cursor, len(payload), -(-(cursor + len(payload)) // 16) * 16
+    head = packed()
+    tail = bytearray(cursor - len(head))
+    for b, payload in zip(moved, payloads):
+        tail[b.offset - len(head):b.offset - len(head) + b.size] = payload
+    return head + bytes(tail), len(moved)
+
+
+def test_stamping_a_file_whose_weights_lie_after_the_flatbuffer_keeps_them(files):
+    _, data, x_test = files
+    outside, moved = _with_buffers_after_the_flatbuffer(data)
+    reference = EdgeModel(data).predict(x_test[:8])
+    assert moved >= 4                                                   # a valid file in that layout
+    with pytest.warns(UnverifiedModelWarning):
+        unverified = EdgeModel(outside, verify=False)
+    np.testing.assert_allclose(unverified.predict(x_test[:8]), reference, atol=1e-6)
+    assert integrity.verify(outside) is False                           # no digest
+    stamped = integrity.stamp(outside)
+    assert integrity.verify(stamped) is True
+    np.testing.assert_allclose(EdgeModel(stamped).predict(x_test[:8]), reference, atol=1e-6)
+    cut = outside[:len(outside) - 100]                                  # the last weights cut off
+    with pytest.raises(ModelFileError, match="lies outside the file"):
+        integrity.stamp(cut)
