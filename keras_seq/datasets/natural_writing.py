@@ -95,13 +95,9 @@ ASCENDER_SCALES = (0.75, 1.35)
 DESCENDER_SCALES = (0.75, 1.3)
 LETTER_SHEAR = 0.12
 LETTER_BEND = 0.06
-# Letters whose stem a cursive hand often starts high: half the time their rise above the x-height line
-# (a script "p"'s stem tip, 0.11 x-heights in the training faces) is stretched by U(*range) instead, up to
-# ascender height.
-STEM_RISES = {"p": (1.0, 6.5)}
 
 
-def varied_letter(strokes, baseline, x_height, rng, letter=None):
+def varied_letter(strokes, baseline, x_height, rng):
     """One letter's strokes (list of (n, 2), y down) as a hand writes it this once, in four steps:
 
         bend:       (x, y) <- (x, y) + B x_h (sin(2 pi y / L1 + f1), sin(2 pi x / L2 + f2)),
@@ -111,16 +107,12 @@ def varied_letter(strokes, baseline, x_height, rng, letter=None):
         slant:      x <- x + s (y_b - y),  s ~ U(-LETTER_SHEAR, LETTER_SHEAR)
 
     so "t" and "l", "r" and "n", "h" and "k" meet their neighbours' shapes
-    the way they do in people's writing; a ``letter`` of ``STEM_RISES`` draws
-    a from its own range half the time (a "p" whose stem starts high).
-    Returns new arrays.
+    the way they do in people's writing. Returns new arrays.
     """
     bend = rng.uniform(0.0, LETTER_BEND) * x_height
     waves = rng.uniform(1.0, 2.0, size=2) * x_height
     phases = rng.uniform(0, 2 * np.pi, size=2)
     ascender, descender = rng.uniform(*ASCENDER_SCALES), rng.uniform(*DESCENDER_SCALES)
-    if letter in STEM_RISES and rng.random() < 0.5:
-        ascender = rng.uniform(*STEM_RISES[letter])
     shear = rng.uniform(-LETTER_SHEAR, LETTER_SHEAR)
     mean_line = baseline - x_height
     out = []
@@ -190,10 +182,9 @@ class StrokeFace:
 
     def glyph(self, ch, rng):
         """Letter ``ch``'s strokes ``(strokes, width)`` in this face's units, pen at x 0 on the baseline:
-        this face's glyph, or with probability ``mix_rate`` (at least ``LETTER_MIX_RATES[ch]`` for the letters
-        named there) that of a face of ``mixed_with``, rescaled."""
+        this face's glyph, or with probability ``mix_rate`` that of a face of ``mixed_with``, rescaled."""
         face = self
-        if self.mix_rate and rng.random() < max(self.mix_rate, LETTER_MIX_RATES.get(ch, 0.0)):
+        if self.mix_rate and rng.random() < self.mix_rate:
             face = self.mixed_with[rng.integers(len(self.mixed_with))]
         (glyph,) = face.font.glyphs_for_text(ch)
         scale = self.x_height / face.x_height
@@ -212,7 +203,7 @@ class StrokeFace:
         for ch in text:
             glyph_strokes, glyph_width = self.glyph(ch, rng)
             if self.vary_letters:
-                glyph_strokes = varied_letter(glyph_strokes, self.baseline, self.x_height, rng, ch)
+                glyph_strokes = varied_letter(glyph_strokes, self.baseline, self.x_height, rng)
             k = rng.uniform(0.9, 1.1)
             lift = rng.uniform(-0.05, 0.05) * self.x_height
             letter = []
@@ -403,9 +394,6 @@ TRAINING_WIDTHS = (0.75, 1.25)
 # How often a training face writes a letter in another training face's form: one script face's "r" is
 # another's looped one, and people mix print and script forms in one word.
 TRAINING_MIX_RATE = 0.2
-# Letters a mixed hand (``mix_rate`` > 0) writes in another face's form more often: people write a
-# looped "r" and a shoulder "r" about as often, and the shoulder one is in the print faces.
-LETTER_MIX_RATES = {"r": 0.5}
 
 
 def training_writers(bank):

@@ -206,39 +206,3 @@ def test_training_hands_vary_each_letters_ascender_descender_and_slant(bank):
     assert all(w.vary_letters for w in writers if not isinstance(w, natural_writing.BaselineLetters))
     held_out = natural_writing.StrokeFace("scriptc")
     assert not held_out.vary_letters                                  # held-out hands are written as designed
-
-
-def test_a_training_p_starts_its_stem_high_half_the_time():
-    face = natural_writing.StrokeFace("scripts")
-    strokes, _ = face.glyph("p", np.random.default_rng(0))
-    mean_line, baseline, x_height = face.baseline - face.x_height, face.baseline, face.x_height
-    heights = np.array([
-        (baseline - np.concatenate(natural_writing.varied_letter(
-            strokes, baseline, x_height, np.random.default_rng(k), "p"))[:, 1].min()) / x_height
-        for k in range(400)])
-    plain = np.array([
-        (baseline - np.concatenate(natural_writing.varied_letter(
-            strokes, baseline, x_height, np.random.default_rng(k)))[:, 1].min()) / x_height
-        for k in range(400)])
-    rise = (mean_line - np.concatenate(strokes)[:, 1].min()) / x_height       # 0.11 x-heights in scripts
-    assert 0.05 < rise < 0.2 and plain.max() < 1 + 2 * rise                    # other letters' scales keep it low
-    tall = heights > 1 + 2 * rise
-    assert 0.35 < tall.mean() < 0.65                                           # half the time, stretched
-    assert heights.max() > 1 + 0.8 * natural_writing.STEM_RISES["p"][1] * rise  # up to ascender height
-
-
-def test_a_mixed_hand_writes_r_in_another_faces_form_at_its_own_higher_rate():
-    def borrowed_share(ch, mix_rate=0.2):
-        mixed = natural_writing.StrokeFace("scripts", mixed_with=["futural"], mix_rate=mix_rate)
-        own = natural_writing.StrokeFace("scripts").glyph(ch, None)[0]
-        rng = np.random.default_rng(0)
-        shares = []
-        for _ in range(2000):
-            strokes = mixed.glyph(ch, rng)[0]
-            shares.append(len(strokes) != len(own) or any(
-                a.shape != b.shape or not np.allclose(a, b) for a, b in zip(strokes, own)))
-        return np.mean(shares)
-
-    assert abs(borrowed_share("r") - natural_writing.LETTER_MIX_RATES["r"]) < 0.05
-    assert abs(borrowed_share("n") - 0.2) < 0.05                        # other letters keep the hand's rate
-    assert borrowed_share("r", mix_rate=0.0) == 0.0                     # an unmixed hand keeps its own "r"
