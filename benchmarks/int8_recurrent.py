@@ -51,13 +51,27 @@ letters are folded into the batch (same weights, ``letters_in_batch``),
 int8 unroll is 30/30 on WebGPU too, largest difference 0.0 (digits:
 int8 unroll 50/50 on both, 5.9e-2 on WebGPU; dynamic unroll 3.4e-3).
 
+With ai-edge-quantizer 0.10.0 installed (``pip install ai-edge-quantizer``;
+not a dependency) it also quantizes our float32 unrolled file (2026-12-07,
+the 12-epoch digits RNN, 98.76 % float32): ``static_wi8_ai8`` 98.71 %
+(-0.05), 173 KiB, loads in all four runtimes but takes and gives int8
+tensors, so the GPU check refuses it and the page cannot feed it;
+``dynamic_wi8_afp32`` 98.74 % (-0.02), 151 KiB, whole on WebGPU, 50/50
+digits as Python on wasm and WebGPU (3.4e-3), the same as our own dynamic
+unroll. Our int8 unroll (98.69 %, float32 in and out, whole on WebGPU) stays
+the default. On the looped word reader its static recipe fails in
+calibration (it cannot read tensors inside WHILE).
+
 In LiteRT.js (50 test digits): int8 unroll 50/50 same digit on wasm and on
 WebGPU, every op there, probabilities equal to Python's; dynamic unroll
 50/50 on both, largest difference 1.2e-7 (wasm) and 3.6e-3 (WebGPU).
 """
 
 import argparse
+import contextlib
+import io
 import os
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -77,8 +91,17 @@ VARIANTS = {
 }
 
 
+# Google's ai-edge-quantizer (``pip install ai-edge-quantizer``; not a dependency of keras-seq) on our
+# float32 unrolled file: its recipe per row.
+AI_EDGE_RECIPES = {
+    "ai-edge-quantizer int8": "static_wi8_ai8",
+    "ai-edge-quantizer int8 weights": "dynamic_wi8_afp32",
+}
+
+
 def exported(model, calibration, **options):
-    """``{variant: bytes}`` (a variant the converter refuses maps to its error message)."""
+    """``{variant: bytes}`` (a variant the converter refuses maps to its error message), with the
+    ``AI_EDGE_RECIPES`` rows when ai-edge-quantizer is installed."""
     files = {}
     for name, variant in VARIANTS.items():
         data = calibration if variant.get("quantization") == "int8" else None
@@ -86,7 +109,48 @@ def exported(model, calibration, **options):
             files[name] = export.to_tflite(model, batch_size=1, representative_data=data, **options, **variant)
         except export.ConversionError as error:
             files[name] = str(error).splitlines()[0]
+    try:
+        import ai_edge_quantizer  # noqa: F401
+    except ImportError:
+        print("  (ai-edge-quantizer is not installed: pip install ai-edge-quantizer for its rows)")
+        return files
+    unrolled = export.to_tflite(model, batch_size=1, recurrent="unroll", **options)
+    for name, recipe_name in AI_EDGE_RECIPES.items():
+        files[name] = ai_edge_quantized(unrolled, calibration, recipe_name)
     return files
+
+
+def ai_edge_quantized(data, calibration, recipe_name):
+    """The .tflite ``data`` quantized by ai-edge-quantizer's recipe ``recipe_name``, calibrated on the
+    samples ``calibration`` (each zero-padded to the file's input shape), restamped with its digest."""
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    from keras_seq.export import integrity
+
+    interpreter = Interpreter(model_content=data)
+    ((signature, names),) = interpreter.get_signature_list().items()
+    (shape,) = [d["shape"] for d in interpreter.get_input_details()]
+    tool = quantizer.Quantizer(data)
+    tool.load_quantization_recipe(getattr(recipe, recipe_name)())
+    ranges = None
+    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():  # its progress bars and
+        warnings.simplefilter("ignore")                                        # debug-mode warning
+        if tool.need_calibration:
+            ranges = tool.calibrate({signature: _padded(calibration, shape, names["inputs"][0])})
+        result = tool.quantize(ranges, enable_progress_report=False, enable_progress_bar=False)
+    return integrity.stamp(bytes(result.quantized_model))
+
+
+def _padded(calibration, shape, name):
+    """ai-edge-quantizer's calibration samples: ``{name: sample}``, each zero-padded to ``shape``."""
+    samples = []
+    for sample in calibration:
+        padded = np.zeros(shape[1:], np.float32)
+        sample = sample.reshape(sample.shape[:padded.ndim])  # the file drops a letter's channel axis
+        padded[tuple(slice(0, n) for n in sample.shape)] = sample
+        samples.append({name: padded[None]})
+    return samples
 
 
 def describe(data):
@@ -121,8 +185,13 @@ def in_browser(files, results, x, what="digit"):
     from keras_seq.demos.browser_runner import BrowserRunner
 
     with BrowserRunner() as runner:
-        for name in ("int8 unroll", "dynamic unroll"):
+        for name in ("int8 unroll", "dynamic unroll", *AI_EDGE_RECIPES):
             if name not in results:
+                continue
+            dtype = export.EdgeModel(files[name], verify=False).signature["inputs"][0]["dtype"]
+            if dtype != "float32":
+                print(f"  {name} in LiteRT.js: not run: it takes {dtype} input, which the page "
+                      "(float32 in, float32 out) does not give")
                 continue
             for accelerator in ("wasm", "webgpu"):
                 worst, agree = 0.0, 0
