@@ -59,8 +59,7 @@ tensors, so the GPU check refuses it and the page cannot feed it;
 ``dynamic_wi8_afp32`` 98.74 % (-0.02), 151 KiB, whole on WebGPU, 50/50
 digits as Python on wasm and WebGPU (3.4e-3), the same as our own dynamic
 unroll. Our int8 unroll (98.69 %, float32 in and out, whole on WebGPU) stays
-the default. On the looped word reader its static recipe fails in
-calibration (it cannot read tensors inside WHILE).
+the default.
 
 In LiteRT.js (50 test digits): int8 unroll 50/50 same digit on wasm and on
 WebGPU, every op there, probabilities equal to Python's; dynamic unroll
