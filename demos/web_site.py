@@ -11,6 +11,8 @@ network when the page runs:
     models/digits_int8.tflite        the same, full int8 (float32 input and output)
     models/handwriting.tflite        the word model, batch 1, fixed length L
     models/word_reader.tflite        the CTC word reader, batch 1, 256 columns and a column mask
+    models/word_reader_gpu.tflite    the same reader with its recurrence unrolled (no loop): what the
+                                     page's GPU switch runs, since LiteRT's GPU takes no WHILE
     words.json                       held-out words: text and letter bits (ocr_words.IMAGE_SHAPE)
     config.json                      file names, L, the letters' alphabet and image size, the
                                      reader's width, alphabet and preprocessing constants,
@@ -52,6 +54,8 @@ LITERT_FILES = (
 DIGIT_OCCLUSION = {"patch": 6, "stride": 2, "fill": 0.0}   # as demos/occlusion.py draws it
 WORD_OCCLUSION = {"patch": 4, "stride": 4}
 WORD_COUNT = 200
+# Models whose file the GPU cannot run whole, and the file of theirs it runs instead.
+GPU_FILES = {"word_reader": "word_reader_gpu"}
 
 
 def node_modules(cache, log=None):
@@ -126,8 +130,11 @@ def export_models(digit_model, word_model, representative_digits, folder, max_le
                                         representative_data=np.asarray(representative_digits, np.float32)),
         # LiteRT.js runs static shapes and no fused LSTM: one length, unrolled when short (the GPU runs it).
         "handwriting": export.to_tflite(letters_in_batch(word_model), batch_size=1, max_length=max_length),
-        # The recurrence as a loop, which keeps the column mask (the fused LSTM ignores it).
+        # The recurrence as a loop, which keeps the column mask (the fused LSTM ignores it); the GPU
+        # runs no loop, so it gets the same reader with its 128 steps unrolled (mask kept).
         "word_reader": export.to_tflite(fixed_width_copy(word_reader, word_strips.MAX_WIDTH), batch_size=1),
+        GPU_FILES["word_reader"]: export.to_tflite(fixed_width_copy(word_reader, word_strips.MAX_WIDTH),
+                                                   batch_size=1, recurrent="unroll"),
     }
     return {name: write_bytes(data, folder / f"{name}.tflite") for name, data in files.items()}
 
@@ -195,7 +202,10 @@ def build_site(folder, digit_model, word_model, representative_digits, words, wo
                for text, images in zip(words.texts, words.images)]
     paths["words"] = write_bytes(json.dumps(shipped, separators=(",", ":")).encode(), folder / "words.json")
     config = {
-        "models": {name: f"./models/{path.name}" for name, path in models.items()},
+        "models": {name: f"./models/{path.name}" for name, path in models.items()
+                   if name not in GPU_FILES.values()},
+        # what the CPU/GPU switch loads on the GPU instead of a model's own file
+        "gpuModels": {name: f"./models/{models[gpu].name}" for name, gpu in GPU_FILES.items()},
         "words": "./words.json",
         "maxLength": max_length,
         "letters": {"alphabet": ocr_words.LETTERS, "height": ocr_words.IMAGE_SHAPE[0],

@@ -1,9 +1,10 @@
 // The page's CPU/GPU switch: every model compiled for LiteRT.js's 'wasm'
 // (CPU) or 'webgpu' (GPU) accelerator, the panels rerun on the one picked,
 // and the latest latency of each panel on each accelerator. Where the browser
-// has no WebGPU the GPU choice is disabled and says why; a model the GPU
-// cannot run whole (see `keras-seq export`'s "gpu accelerator" line) stays on
-// the CPU, and the switch says which and why.
+// has no WebGPU the GPU choice is disabled and says why; a model may have a
+// file of its own for an accelerator (the word reader's unrolled file for the
+// GPU); a model the GPU cannot run whole (see `keras-seq export`'s "gpu
+// accelerator" line) stays on the CPU, and the switch says which and why.
 
 import { EdgeModel, webGpuStatus } from './runtime.js';
 
@@ -29,13 +30,16 @@ async function compile(url, accelerator) {
 export class AcceleratorSwitch {
   /**
    * `root`: the switch's element; `urls`: {name: .tflite url}; `cpuModels`: {name: EdgeModel on wasm};
-   * `use(models, accelerator)`: puts a model set into the panels and reruns them (a Promise).
+   * `filesFor`: {accelerator: {name: url}}, a model's own file for that accelerator (the word reader's
+   * unrolled file for the GPU, which runs no loop); `use(models, accelerator)`: puts a model set into the
+   * panels and reruns them (a Promise).
    */
-  constructor(root, urls, cpuModels, use) {
+  constructor(root, urls, cpuModels, filesFor, use) {
     this.select = root.querySelector('[data-testid="accelerator"]');
     this.note = root.querySelector('[data-testid="accelerator-note"]');
     this.latencyLine = root.querySelector('[data-testid="accelerator-latency"]');
     this.urls = urls;
+    this.filesFor = filesFor;
     this.use = use;
     this.sets = { wasm: { models: cpuModels, onCpu: {} } };
     this.current = 'wasm';
@@ -76,7 +80,7 @@ export class AcceleratorSwitch {
         const cpu = this.sets.wasm.models;
         const set = { models: {}, onCpu: {} };
         for (const [name, url] of Object.entries(this.urls)) {
-          const { model, why } = await compile(url, accelerator);
+          const { model, why } = await compile((this.filesFor[accelerator] || {})[name] || url, accelerator);
           set.models[name] = model || cpu[name];
           if (!model) set.onCpu[name] = why;
         }

@@ -42,6 +42,7 @@ async function start() {
   const accelerator = await new AcceleratorSwitch(
     document.querySelector('header'), config.models,
     { digits_float32: float32, digits_int8: int8, handwriting: wordModel, word_reader: readerModel },
+    { webgpu: config.gpuModels },
     async (set) => {
       digit.models = { float32: set.digits_float32, int8: set.digits_int8 };
       word.model = set.handwriting;

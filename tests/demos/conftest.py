@@ -96,3 +96,22 @@ def phone(browser, served):
 
     yield page, swipe
     context.close()
+
+
+@pytest.fixture(scope="module")
+def webgpu_page(browser, served):
+    """The page in a chromium with WebGPU (Chromium's software adapter, SwiftShader)."""
+    from keras_seq.demos.browser_runner import CHROMIUM, CHROMIUM_ARGS, SOFTWARE_WEBGPU
+
+    gpu_browser = browser.browser_type.launch(executable_path=CHROMIUM,
+                                              args=[*CHROMIUM_ARGS, SOFTWARE_WEBGPU])
+    page = gpu_browser.new_page(viewport={"width": 1200, "height": 900})
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(served.url)
+    page.evaluate("window.kerasSeqDemo.ready.then(() => null)")
+    if not page.evaluate("window.kerasSeqDemo.accelerator.webgpu.available"):
+        pytest.skip("chromium has no WebGPU here: "
+                    + page.evaluate("window.kerasSeqDemo.accelerator.webgpu.reason"))
+    yield page
+    gpu_browser.close()

@@ -151,6 +151,7 @@ def test_config_names_the_reader_file_its_width_and_alphabet(site):
 
     config = json.loads(site["paths"]["config"].read_text())
     assert config["models"]["word_reader"] == "./models/word_reader.tflite"
+    assert config["gpuModels"] == {"word_reader": "./models/word_reader_gpu.tflite"}
     assert config["wordReader"]["width"] == 256 and config["wordReader"]["alphabet"] == ALPHABET
     assert config["wordReader"]["occlusion"] == {"window": 4, "stride": 2}
 
@@ -181,6 +182,36 @@ def test_drawn_words_read_as_python_reads_the_pages_own_canvas(page, edge, write
         shown = page.locator("[data-testid=write-letters] [data-letter]")
         assert [shown.nth(i).get_attribute("data-letter") for i in range(shown.count())] == list(on_page.text)
     assert not page.errors and not page.console_errors
+
+
+def test_the_gpu_switch_reads_a_word_with_the_unrolled_reader_as_the_cpu_does(webgpu_page, write, site):
+    """On WebGPU the panel runs word_reader_gpu.tflite (the same reader unrolled: the GPU runs no WHILE),
+    whole on the GPU, with the CPU file's probabilities (1e-4) and reading; back on the CPU, the loop file."""
+    from keras_seq.datasets import word_strips
+    from keras_seq.export import EdgeModel, op_report
+
+    page = webgpu_page
+    report = op_report(site["paths"]["word_reader_gpu"])
+    assert report.gpu_delegated and report.loops == 0, report.gpu
+    assert op_report(site["paths"]["word_reader"]).loops > 0   # the CPU's file keeps its loop
+    on_cpu = write(page, list(WORDS.values())[1])
+    assert on_cpu["accelerator"] == "wasm" and on_cpu["text"]
+    page.get_by_test_id("accelerator").select_option("webgpu")
+    page.wait_for_function("document.querySelector('[data-testid=accelerator]').dataset.state === 'webgpu'")
+    assert page.evaluate("window.kerasSeqDemo.accelerator.sets.webgpu.onCpu") == {}
+    on_gpu = page.evaluate("window.kerasSeqDemo.write.queue.then(() => window.kerasSeqDemo.write.last)")
+    assert on_gpu["accelerator"] == "webgpu"
+    assert on_gpu["text"] == on_cpu["text"] and on_gpu["strip"] == on_cpu["strip"]
+    np.testing.assert_allclose(on_gpu["probabilities"], on_cpu["probabilities"], atol=1e-4, rtol=0)
+    unrolled = EdgeModel(site["paths"]["word_reader_gpu"], verify=False)
+    strip = np.reshape(on_cpu["strip"], (1, HEIGHT, on_cpu["columns"])).astype(np.float32)
+    steps = on_cpu["columns"] // 2
+    expected = unrolled.predict(word_strips.model_input(list(strip), 256))[0, :steps]
+    np.testing.assert_allclose(np.reshape(on_gpu["probabilities"], (steps, 27)), expected, atol=1e-4, rtol=0)
+    page.get_by_test_id("accelerator").select_option("wasm")
+    page.wait_for_function("document.querySelector('[data-testid=accelerator]').dataset.state === 'wasm'")
+    assert page.evaluate("window.kerasSeqDemo.write.last.accelerator") == "wasm"
+    assert not page.errors
 
 
 def random_picture(rng):
