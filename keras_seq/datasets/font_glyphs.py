@@ -1,4 +1,4 @@
-"""Lowercase glyphs of handwriting-style fonts, rendered once into a bundled atlas.
+"""Lowercase and capital glyphs of handwriting-style fonts, rendered once into a bundled atlas.
 
 ``handwriting_fonts.npz`` holds the letters a-z and A-Z (``GLYPHS``) of each font in
 ``TRAIN_FONTS`` and ``HELD_OUT_FONTS`` (Debian font packages, named with their
