@@ -19,7 +19,7 @@ PACKAGE_DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
 SHA256 = {
     "mnist.npz": "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
     "ocr_words.npz": "74608b360ee30d2f72719c5c143548c7946479f51df0d130db94d35ec38023c5",
-    "handwriting_fonts.npz": "024aa113241fcc06603df847ec0990171441cffd6c9d31c5522ced3bb7dfe29b",
+    "handwriting_fonts.npz": "fa8bb78b48b507f3de9e5c517cb7f65caa5bd467d8301222632eff39251c4841",
 }
 
 _verified = set()

@@ -1,6 +1,6 @@
-"""Lowercase glyphs of handwriting-style fonts, rendered once into a bundled atlas.
+"""Lowercase and capital glyphs of handwriting-style fonts, rendered once into a bundled atlas.
 
-``handwriting_fonts.npz`` holds the letters a-z of each font in
+``handwriting_fonts.npz`` holds the letters a-z and A-Z (``GLYPHS``) of each font in
 ``TRAIN_FONTS`` and ``HELD_OUT_FONTS`` (Debian font packages, named with their
 licenses in ``data/README.md``), each rendered by FreeType through Pillow at
 ``EM_PIXELS`` pixels per em as an 8-bit coverage bitmap, with its place on the
@@ -20,6 +20,9 @@ from keras_seq.datasets import bundled, ocr_words
 
 FILE = "handwriting_fonts.npz"
 EM_PIXELS = 64
+# The characters each font's glyphs hold, in order: the reader's lowercase letters, then their capitals
+# (people write words in block capitals too; the reader reads them as the lowercase word).
+GLYPHS = ocr_words.LETTERS + ocr_words.LETTERS.upper()
 FONT_FOLDER = pathlib.Path("/usr/share/fonts")
 
 TRAIN_FONTS = (
@@ -35,7 +38,7 @@ CURSIVE_FONTS = ("DancingScript-Regular", "DancingScript-Bold", "Ecolier-court",
 
 @dataclasses.dataclass(frozen=True)
 class Font:
-    """One font's letters: ``glyphs[k]`` is letter k's coverage (h, w) float32 in [0, 1].
+    """One font's letters: ``glyphs[k]`` is the coverage (h, w) float32 in [0, 1] of ``GLYPHS[k]``.
 
     ``left[k]`` and ``top[k]`` place the bitmap's top-left corner relative to
     the pen position on the baseline (``top`` is negative above it),
@@ -50,6 +53,12 @@ class Font:
     advance: np.ndarray
     x_height: float
 
+    def index(self, ch):
+        """Where character ``ch`` (a letter of ``GLYPHS``) is in ``glyphs``, ``left``, ``top`` and ``advance``."""
+        if ch not in GLYPHS:
+            raise ValueError(f"font {self.name!r} has no glyph for {ch!r}; it holds {GLYPHS}")
+        return GLYPHS.index(ch)
+
 
 def _font_file(name):
     matches = sorted(FONT_FOLDER.rglob(f"{name}.[ot]tf"))
@@ -59,12 +68,12 @@ def _font_file(name):
 
 
 def render(name):
-    """Render font ``name``'s a-z with Pillow (FreeType): a :class:`Font`."""
+    """Render font ``name``'s ``GLYPHS`` with Pillow (FreeType): a :class:`Font`."""
     from PIL import ImageFont
 
     font = ImageFont.truetype(str(_font_file(name)), EM_PIXELS)
     glyphs, left, top, advance = [], [], [], []
-    for letter in ocr_words.LETTERS:
+    for letter in GLYPHS:
         x0, y0, x1, y1 = font.getbbox(letter, anchor="ls")
         mask = font.getmask(letter, anchor="ls")
         bitmap = np.asarray(mask, np.uint8).reshape(mask.size[1], mask.size[0])
@@ -72,7 +81,7 @@ def render(name):
         left.append(x0)
         top.append(y0)
         advance.append(font.getlength(letter))
-    x = ocr_words.LETTERS.index("x")
+    x = GLYPHS.index("x")
     return Font(name, glyphs, np.array(left, np.float32), np.array(top, np.float32),
                 np.array(advance, np.float32), float(glyphs[x].shape[0]))
 
@@ -93,7 +102,7 @@ def load(names, path=None):
     """The fonts ``names`` (a subset of the atlas's) from the bundled atlas: a list of :class:`Font`."""
     data = bundled.load_npz(FILE, ["names", "shapes", "pixels", "left", "top", "advance", "x_height"], path)
     known = [str(n) for n in data["names"]]
-    letters = len(ocr_words.LETTERS)
+    letters = len(GLYPHS)
     sizes = np.prod(data["shapes"], axis=1)
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     if offsets[-1] != len(data["pixels"]) or len(data["shapes"]) != letters * len(known):

@@ -160,7 +160,8 @@ class StrokeFace:
     descender lengths, its slant and a smooth bend, as no one writes a letter twice alike);
     then drawn with a round pen 0.06-0.22 x-heights wide. The script faces'
     letters are joined: each letter's first point is tied to the previous
-    letter's last with a pen stroke when they are near.
+    letter's last with a pen stroke when they are near. The print faces write
+    capitals too (``writes_capitals``; people print block capitals, not script ones).
     """
 
     def __init__(self, name, widths=None, mixed_with=(), mix_rate=0.0, vary_letters=False):
@@ -173,6 +174,7 @@ class StrokeFace:
         ys = [p[1] for p in points]
         self.baseline, self.x_height = float(max(ys)), float(max(ys) - min(ys))
         self.joined = name in SCRIPT_FACES
+        self.writes_capitals = not self.joined
         self.widths = widths
         if not 0.0 <= mix_rate <= 1.0:
             raise ValueError(f"mix_rate must be in [0, 1], got {mix_rate}")
@@ -182,9 +184,10 @@ class StrokeFace:
 
     def glyph(self, ch, rng):
         """Letter ``ch``'s strokes ``(strokes, width)`` in this face's units, pen at x 0 on the baseline:
-        this face's glyph, or with probability ``mix_rate`` that of a face of ``mixed_with``, rescaled."""
+        this face's glyph, or for a lowercase letter with probability ``mix_rate`` that of a face of
+        ``mixed_with``, rescaled."""
         face = self
-        if self.mix_rate and rng.random() < self.mix_rate:
+        if self.mix_rate and ch.islower() and rng.random() < self.mix_rate:
             face = self.mixed_with[rng.integers(len(self.mixed_with))]
         (glyph,) = face.font.glyphs_for_text(ch)
         scale = self.x_height / face.x_height
@@ -279,7 +282,7 @@ class FontFace:
     thicker or thinner, made w ~ U(*widths) times as wide (natural width
     when ``widths`` is None) and scaled to an x-height of ``X_HEIGHT``; with
     ``vary_letters`` each letter's ascender, descender and slant vary first
-    (:func:`varied_glyph`).
+    (:func:`varied_glyph`). The print fonts write capitals too (``writes_capitals``).
     """
 
     def __init__(self, font, widths=None, vary_letters=False):
@@ -288,6 +291,7 @@ class FontFace:
         self.vary_letters = vary_letters
         self.name = font.name
         self.joined = font.name in font_glyphs.CURSIVE_FONTS
+        self.writes_capitals = not self.joined
 
     def __call__(self, text, rng):
         font = self.font
@@ -297,7 +301,7 @@ class FontFace:
             spacing, gap = rng.uniform(0.9, 1.15), rng.uniform(-0.03, 0.15) * font.x_height
         pieces, tops, lefts, cursor = [], [], [], 0.0
         for ch in text:
-            i = ocr_words.LETTERS.index(ch)
+            i = font.index(ch)
             glyph, top, left = font.glyphs[i], font.top[i], font.left[i]
             if self.vary_letters:
                 glyph, top, left = varied_glyph(glyph, top, left, font.x_height, rng)
@@ -324,6 +328,7 @@ class BaselineLetters:
     """
 
     name = "OCR letters on a baseline"
+    writes_capitals = False  # the OCR letters are lowercase
 
     def __init__(self, bank):
         self.bank = bank
@@ -394,6 +399,9 @@ TRAINING_WIDTHS = (0.75, 1.25)
 # How often a training face writes a letter in another training face's form: one script face's "r" is
 # another's looped one, and people mix print and script forms in one word.
 TRAINING_MIX_RATE = 0.2
+# How often a training print face or print font writes a whole word in block capitals (how many people
+# print; the OCR letters have none).
+TRAINING_CAPITALS_RATE = 0.2
 
 
 def training_writers(bank):
@@ -427,6 +435,8 @@ HELD_OUT_SETS = {
                         x_height=(10, 40), dark_on_light=None),
     "cursive fonts": dict(faces=(), fonts=("Kristi", "KaushanScript-Regular"), x_height=(12, 40),
                           dark_on_light=None),
+    "print capitals": dict(faces=("futuram",), fonts=("Humor-Sans", "LeckerliOne-Regular"), x_height=(10, 40),
+                           dark_on_light=None, capitals=True),
 }
 
 
@@ -443,7 +453,8 @@ def held_out_strips(name, texts=EVALUATION_WORDS, seed=0, writer=None):
     The phone canvas set is 40 pixels high with its x-height of 9-11
     pixels; the others have an x-height drawn from their range. Each text
     goes to one of the set's writers at random, or to ``writer`` (one of
-    :func:`held_out_writers`) alone.
+    :func:`held_out_writers`) alone; a set with ``capitals`` writes it in
+    capitals (the strips' texts stay lowercase).
     """
     names = held_out_writers(name)
     if writer is not None and writer not in names:
@@ -456,7 +467,8 @@ def held_out_strips(name, texts=EVALUATION_WORDS, seed=0, writer=None):
     images = []
     for text in texts:
         writer = writers[rng.integers(len(writers))]
-        picture = photograph(writer(text, rng), rng, rng.uniform(*options["x_height"]), options["dark_on_light"])
+        written = text.upper() if options.get("capitals") else text
+        picture = photograph(writer(written, rng), rng, rng.uniform(*options["x_height"]), options["dark_on_light"])
         images.append(word_strips.fitted_strip(picture))
     return word_strips.Strips(images, list(texts))
 
@@ -476,25 +488,32 @@ def canvas_strokes(text, face, rng, size=(720, 240), x_height=46.0):
 
 
 class NaturalWriter:
-    """Writes texts as natural handwriting strips, each with a writer drawn from ``writers`` (by ``weights``).
+    """Writes texts as natural handwriting strips, each with a writer drawn from ``writers`` (by ``weights``);
+    with probability ``capitals_rate`` a writer that ``writes_capitals`` writes the text in capitals
+    (the strip's text stays lowercase: the reader reads "HELLO" as "hello").
 
     Example:
         >>> writer = NaturalWriter(*training_writers(letter_bank(words)), seed=0)
         >>> strips = writer.strips(["hello", "world"])      # word_strips.Strips
     """
 
-    def __init__(self, writers, weights=None, seed=None):
+    def __init__(self, writers, weights=None, seed=None, capitals_rate=0.0):
         if not writers:
             raise ValueError("NaturalWriter needs at least one writer")
         self.writers = list(writers)
         weights = np.ones(len(writers)) if weights is None else np.asarray(weights, np.float64)
         if weights.shape != (len(writers),) or np.any(weights < 0) or weights.sum() <= 0:
             raise ValueError(f"weights must be {len(writers)} non-negative numbers, not all 0; got {weights}")
+        if not 0.0 <= capitals_rate <= 1.0:
+            raise ValueError(f"capitals_rate must be in [0, 1], got {capitals_rate}")
         self.weights = weights / weights.sum()
+        self.capitals_rate = capitals_rate
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, text):
         writer = self.writers[self.rng.choice(len(self.writers), p=self.weights)]
+        if writer.writes_capitals and self.capitals_rate and self.rng.random() < self.capitals_rate:
+            text = text.upper()
         return word_strips.fitted_strip(photograph(writer(text, self.rng), self.rng))
 
     def strips(self, texts):

@@ -6,7 +6,9 @@ folds' words and half as many random strings of their letters, augmented
 (:class:`keras_seq.datasets.word_strips.StripAugmenter`), and as many random
 texts written as natural handwriting
 (:class:`keras_seq.datasets.natural_writing.NaturalWriter`: the training
-Hershey faces and fonts, and the training letters on a baseline). Each step minimises the mean CTC loss of a batch,
+Hershey faces and fonts, a fifth of the print ones' texts in capitals, and
+the training letters on a baseline). Each step minimises the mean CTC loss
+of a batch,
 
     L = -(1 / N) sum_n log p(text_n | strip_n),
 
@@ -294,7 +296,8 @@ def train_words(data, *, out_dir, epochs, batch_size=32, learning_rate=3e-3, glo
         strips = word_strips.training_strips(data.train, word_strips.StripAugmenter(seed=int(rng.integers(2**31))),
                                              synthetic, rng)
         if natural:
-            writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)))
+            writer = natural_writing.NaturalWriter(writers, weights, seed=int(rng.integers(2**31)),
+                                                   capitals_rate=natural_writing.TRAINING_CAPITALS_RATE)
             strips += writer.strips(natural_writing.random_texts(natural, rng, word_strips.bank_letters(bank)))
         return strips
 

@@ -139,7 +139,8 @@ def test_natural_writer_refuses_no_writers_and_bad_weights(writers):
 def test_font_atlas_holds_every_named_font_and_refuses_others_and_damage(tmp_path):
     fonts = font_glyphs.load(font_glyphs.TRAIN_FONTS + font_glyphs.HELD_OUT_FONTS)
     for font in fonts:
-        assert len(font.glyphs) == 26 and font.x_height > 5 and np.all(font.advance > 0), font.name
+        assert len(font.glyphs) == len(font_glyphs.GLYPHS) == 52, font.name
+        assert font.x_height > 5 and np.all(font.advance > 0), font.name
         x = font.glyphs[ocr_words.LETTERS.index("x")]
         assert 0.5 < x.max() <= 1.0
     with pytest.raises(ValueError, match="'Arial' is not in handwriting_fonts.npz"):
@@ -206,3 +207,36 @@ def test_training_hands_vary_each_letters_ascender_descender_and_slant(bank):
     assert all(w.vary_letters for w in writers if not isinstance(w, natural_writing.BaselineLetters))
     held_out = natural_writing.StrokeFace("scriptc")
     assert not held_out.vary_letters                                  # held-out hands are written as designed
+
+
+def test_print_hands_write_block_capitals_read_as_the_lowercase_word(writers):
+    (font,) = font_glyphs.load(["ComicNeue-Regular"])
+    face = natural_writing.FontFace(font)
+    lower, upper = face("hello", np.random.default_rng(4)), face("HELLO", np.random.default_rng(4))
+    assert lower.shape != upper.shape or not np.array_equal(lower, upper)
+    h, big_h = font.glyphs[font.index("h")], font.glyphs[font.index("H")]
+    assert big_h.shape[1] > h.shape[1]  # a capital, not the lowercase glyph again
+    with pytest.raises(ValueError, match="has no glyph for '7'"):
+        font.index("7")
+    print_face = natural_writing.StrokeFace("futural")
+    assert print_face.writes_capitals and not natural_writing.StrokeFace("cursive").writes_capitals
+    assert not natural_writing.BaselineLetters(None).writes_capitals
+    always = natural_writing.NaturalWriter([print_face], seed=0, capitals_rate=1.0)
+    never = natural_writing.NaturalWriter([print_face], seed=0, capitals_rate=0.0)
+    strips = always.strips(["word"])
+    assert strips.texts == ["word"]
+    core = np.zeros(HEIGHT, bool)
+    core[ASCENDER_ROWS - 2:ASCENDER_ROWS + CORE_ROWS + 2] = True
+    shares = [(lambda p: p[core].sum() / p.sum())(always("hold").sum(axis=1)) for _ in range(8)]
+    assert min(shares) > 0.95  # HOLD has no ascender: the capitals' height is the band
+    lowercase = [(lambda p: p[core].sum() / p.sum())(never("hold").sum(axis=1)) for _ in range(8)]
+    assert np.median(lowercase) < 0.95  # hold's h, l and d rise above its band
+    assert all(not np.array_equal(a, b) for a, b in zip(always.strips(["hold"] * 3).images,
+                                                         never.strips(["hold"] * 3).images))
+    script = natural_writing.NaturalWriter([natural_writing.StrokeFace("cursive")], seed=0, capitals_rate=1.0)
+    again = natural_writing.NaturalWriter([natural_writing.StrokeFace("cursive")], seed=0, capitals_rate=0.0)
+    np.testing.assert_array_equal(script("hold"), again("hold"))  # script hands do not write capitals
+    with pytest.raises(ValueError, match="capitals_rate must be in"):
+        natural_writing.NaturalWriter([print_face], capitals_rate=1.5)
+    held_out = natural_writing.held_out_strips("print capitals", texts=["yellow"], seed=0, writer="futuram")
+    assert held_out.texts == ["yellow"] and held_out.images[0].shape[0] == HEIGHT
