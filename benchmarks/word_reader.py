@@ -18,7 +18,7 @@ It also reads natural handwriting no training run sees
 (``keras_seq.datasets.natural_writing.HELD_OUT_SETS``: the held-out Hershey
 faces and fonts writing 60 common English words, twice over with two seeds:
 joined stroke cursive dark on light and white on black at phone-canvas size,
-print fonts, cursive fonts), and with ``--canvas`` the ten recorded words of
+print fonts, cursive fonts, and the print fonts' words in capitals), and with ``--canvas`` the ten recorded words of
 ``tests/demos/canvas_words.json`` replayed with real mouse events on the web
 page's "write a word" canvas in Chromium (the float32 file in LiteRT.js,
 greedy decoding as the page does). ``--figure`` draws what it reads and
