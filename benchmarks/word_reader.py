@@ -10,9 +10,13 @@ when ``model.keras`` is missing), then reads the fold's real word strips and
   (the recurrence as a loop: what every LiteRT runtime loads);
 - the int8 ``.tflite`` that ``keras-seq export --quantize int8`` writes
   (weights and activations int8, calibrated on the command's 200 strips of
-  the training folds), whose LSTMs must be TFLite's fused LSTM op (the int8
-  calibrator cannot run loops); the fused op has no mask, so this file has a
-  dynamic width and runs each word at its own width.
+  the training folds: real, augmented and natural handwriting of training
+  writers), whose LSTMs are TFLite's fused LSTM op: it has no mask, so this
+  file has a dynamic width, runs each word at its own width and loads in the
+  classic interpreter only;
+- the int8 file that loads in every runtime (``int8-unroll``:
+  ``--quantize int8 --recurrent unroll``, the same calibration padded to the
+  fixed 256 columns): the recurrence unrolled, no loop for the calibrator.
 
 It also reads natural handwriting no training run sees
 (``keras_seq.datasets.natural_writing.HELD_OUT_SETS``: the held-out Hershey
@@ -53,7 +57,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_seq.datasets import natural_writing, word_strips  # noqa: E402
-from keras_seq.export import EdgeModel, bundled_inputs, to_tflite, word_image  # noqa: E402
+from keras_seq.export import EdgeModel, bundled_inputs, op_report, to_tflite, word_image  # noqa: E402
 from keras_seq.export.export_command import BUNDLED_CALIBRATION_INPUTS  # noqa: E402
 from keras_seq.models import ctc  # noqa: E402
 from keras_seq.models.word_reader import fixed_width_copy  # noqa: E402
@@ -64,6 +68,7 @@ CALIBRATION_STRIPS = BUNDLED_CALIBRATION_INPUTS  # what keras-seq export calibra
 LATENCY_WORDS = 40
 REPEATS = 3
 NATURAL_SEEDS = (0, 1)
+RUNTIMES = ("keras", "float32", "int8", "int8-unroll")
 CANVAS_WORDS = pathlib.Path(__file__).resolve().parents[1] / "tests" / "demos" / "canvas_words.json"
 
 
@@ -197,11 +202,13 @@ def latency(read_one, strips):
     return statistics.median(medians)
 
 
-def int8_file(dynamic, fold):
+def int8_file(model, fold, recurrent):
+    """``(file bytes, None)`` or ``(None, why not)``: ``model`` as int8 with ``recurrent``, calibrated as
+    ``keras-seq export --quantize int8`` calibrates it."""
     samples = bundled_inputs.strip_samples(bundled_inputs.training_word_strips(CALIBRATION_STRIPS, fold))
     try:
         with quiet_native_output():  # the calibrator's "fully_quantize: ..." line
-            return to_tflite(dynamic, quantization="int8", representative_data=samples, recurrent="fused-lstm"), None
+            return to_tflite(model, quantization="int8", representative_data=samples, recurrent=recurrent), None
     except (ValueError, RuntimeError) as error:
         return None, f"{type(error).__name__}: {error}"
 
@@ -214,18 +221,21 @@ def run_fold(fold, args):
     if args.limit:
         sets = {k: word_strips.Strips(v.images[:args.limit], v.texts[:args.limit]) for k, v in sets.items()}
     result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
-    float32 = EdgeModel(to_tflite(fixed), verify=False, num_threads=1)
-    int8_bytes, int8_error = int8_file(dynamic, fold)
-    int8 = EdgeModel(int8_bytes, verify=False, num_threads=1) if int8_bytes else None
-    result["float32_bytes"], result["int8_bytes"], result["int8_error"] = (
-        float32.size, len(int8_bytes) if int8_bytes else None, int8_error)
+    files = {"float32": (to_tflite(fixed), None),
+             "int8": int8_file(dynamic, fold, "fused-lstm"),
+             "int8-unroll": int8_file(fixed, fold, "unroll")}
+    edges = {}
+    for runtime, (data_bytes, error) in files.items():
+        result[f"{runtime}_bytes"], result[f"{runtime}_error"] = len(data_bytes) if data_bytes else None, error
+        if data_bytes:
+            edges[runtime] = EdgeModel(data_bytes, verify=False, num_threads=1)
+            result[f"{runtime}_loads_in"] = list(op_report(data_bytes).loads_in)
     for kind, strips in sets.items():
         for method in ctc.METHODS:
             result[f"keras_{kind}_{method}"] = scores_of(words.read_strips(dynamic, strips, method), strips)
-        for runtime, edge in (("float32", float32), ("int8", int8)):
-            if edge is not None:
-                for method, scores in tflite_scores(edge, strips).items():
-                    result[f"{runtime}_{kind}_{method}"] = scores
+        for runtime, edge in edges.items():
+            for method, scores in tflite_scores(edge, strips).items():
+                result[f"{runtime}_{kind}_{method}"] = scores
 
     result["by_writer"] = by_writer(dynamic, args.limit)
     forward = tf.function(lambda x: dynamic(x, training=False),
@@ -240,10 +250,9 @@ def run_fold(fold, args):
     if args.canvas:
         model_file = pathlib.Path(args.runs) / f"fold{fold}" / "model.keras"
         result["canvas"] = canvas_readings(fixed, args.canvas_screenshot, model_file)
-    result["latency_seconds"] = {"keras": latency(keras_one, data.test_real),
-                                 "float32": latency(lambda s: word_image.read_word(float32, s), data.test_real)}
-    if int8 is not None:
-        result["latency_seconds"]["int8"] = latency(lambda s: word_image.read_word(int8, s), data.test_real)
+    result["latency_seconds"] = {"keras": latency(keras_one, data.test_real)}
+    for runtime, edge in edges.items():
+        result["latency_seconds"][runtime] = latency(lambda s, edge=edge: word_image.read_word(edge, s), data.test_real)
     return result
 
 
@@ -270,10 +279,13 @@ def main(argv=None):
         result = run_fold(fold, args)
         results.append(result)
         print(f"fold {fold} ({result['epochs']} epochs): CER % / word accuracy %", flush=True)
-        for runtime in ("keras", "float32", "int8"):
+        for runtime in RUNTIMES:
             if f"{runtime}_real_greedy" not in result:
-                print(f"  {runtime:<8} not available: {result['int8_error']}")
+                print(f"  {runtime:<8} not available: {result[f'{runtime}_error']}")
                 continue
+            if runtime != "keras":
+                print(f"  {runtime:<8} file: {result[f'{runtime}_bytes'] / 1024:.0f} KiB, loads in "
+                      + ", ".join(result[f"{runtime}_loads_in"]))
             print(f"  {runtime:<8} real greedy {percent(result[f'{runtime}_real_greedy'])}  beam "
                   f"{percent(result[f'{runtime}_real_beam'])} | synthetic greedy "
                   f"{percent(result[f'{runtime}_synthetic_greedy'])}  beam "
@@ -293,7 +305,7 @@ def main(argv=None):
         args.canvas, args.figure = False, None   # the first fold's reader only
     print("mean over folds " + " ".join(map(str, args.folds)) + " (beam):")
     kinds = ["real", "synthetic"] + [f"natural: {name}" for name in natural_writing.HELD_OUT_SETS]
-    for runtime in ("keras", "float32", "int8"):
+    for runtime in RUNTIMES:
         for kind in kinds:
             key = f"{runtime}_{kind}_beam"
             if all(key in r for r in results):
@@ -301,7 +313,7 @@ def main(argv=None):
                 accuracy = statistics.mean(r[key]["word_accuracy"] for r in results)
                 print(f"  {runtime:<8} {kind:<52} CER {100 * cer:6.2f} %  word accuracy {100 * accuracy:6.2f} %")
     latencies = {k: statistics.median(r["latency_seconds"][k] for r in results if k in r["latency_seconds"])
-                 for k in ("keras", "float32", "int8") if any(k in r["latency_seconds"] for r in results)}
+                 for k in RUNTIMES if any(k in r["latency_seconds"] for r in results)}
     ratio = (f"; float32 .tflite / Keras = {latencies['float32'] / latencies['keras']:.2f}"
              if "keras" in latencies else "")
     print("latency per word (median): " + ", ".join(f"{k} {1000 * v:.1f} ms" for k, v in latencies.items()) + ratio)

@@ -12,6 +12,8 @@ from keras_seq.models.word_reader import reads_word_strips
 DIGITS = "digits"
 WORDS = "words"
 WORD_STRIPS = "word-strips"
+# The share of word-reader calibration strips stretched to the reader's full width.
+FULL_WIDTH_SHARE = 0.05
 
 
 def input_kind(shape):
@@ -60,17 +62,34 @@ def word_samples(chosen):
 def training_word_strips(count, test_fold=0, seed=0):
     """``count`` word strips (a ``Strips``) from every fold but ``test_fold``: int8 calibration for a word reader.
 
-    The first half are training words as written (real strips, spread evenly
-    over the set); the rest are random strings of the training letters drawn
-    as users' pictures differ (:class:`keras_seq.datasets.word_strips.StripAugmenter`:
-    letter widths, gaps, jitter, slant, stroke thickness), what the reader
-    was trained on. Fixed by ``seed``.
+    What the reader was trained on, in thirds: training words as written
+    (real strips, spread evenly over the set); random strings of the
+    training letters drawn as users' pictures differ
+    (:class:`keras_seq.datasets.word_strips.StripAugmenter`: letter widths,
+    gaps, jitter, slant, stroke thickness); random strings written as natural
+    handwriting by the training faces, fonts and baseline letters
+    (:func:`keras_seq.datasets.natural_writing.training_writers`; no held-out
+    writer). The widest ``FULL_WIDTH_SHARE`` of the strips are then stretched
+    to ``MAX_WIDTH`` columns (a word written wide), so that a fixed-width
+    file's calibration reaches its every step. Fixed by ``seed``.
     """
-    from keras_seq.datasets import ocr_words, word_strips
+    from keras_seq.datasets import natural_writing, ocr_words, word_strips
 
     train, _ = ocr_words.load_words().split(test_fold)
-    real = word_strips.real_strips(_spread(train, count // 2))
-    return real + word_strips.synthetic_strips(train, count - len(real), seed, word_strips.StripAugmenter(seed=seed))
+    real = word_strips.real_strips(_spread(train, count // 3))
+    synthetic = word_strips.synthetic_strips(train, (count - len(real)) // 2, seed,
+                                             word_strips.StripAugmenter(seed=seed))
+    bank = word_strips.letter_bank(train)
+    writer = natural_writing.NaturalWriter(*natural_writing.training_writers(bank), seed=seed,
+                                           capitals_rate=natural_writing.TRAINING_CAPITALS_RATE)
+    rng = np.random.default_rng(seed)
+    texts = natural_writing.random_texts(count - len(real) - len(synthetic), rng, word_strips.bank_letters(bank))
+    strips = real + synthetic + writer.strips(texts)
+    widest = np.argsort([-image.shape[1] for image in strips.images], kind="stable")
+    images = list(strips.images)
+    for i in widest[:int(np.ceil(FULL_WIDTH_SHARE * count))]:
+        images[i] = word_strips.box_resize(images[i], word_strips.HEIGHT, word_strips.MAX_WIDTH)
+    return word_strips.Strips(images, strips.texts)
 
 
 def held_out_word_strips(count, test_fold=0):

@@ -30,7 +30,7 @@ from keras_seq.export.tflite_file import (
     read_tflite,
     with_metadata,
 )
-from keras_seq.models.word_reader import fixed_width_copy, is_word_reader
+from keras_seq.models.word_reader import fixed_width_copy, is_word_reader, reads_word_strips
 from keras_seq.quiet_output import quiet_native_output
 
 # The most batches of representative_data the int8 calibrator runs (the rest are not read).
@@ -99,9 +99,12 @@ def _calibration_batches(representative_data, spec, max_length=None, drop_channe
     ``representative_data`` is an array (N, ...) or a list of single samples
     without the batch axis (e.g. words of different lengths). With
     ``max_length``, shorter sequences are padded with zero steps, as
-    ``EdgeModel.predict`` pads them for the file.
+    ``EdgeModel.predict`` pads them for the file; a word reader's narrower
+    strips are padded with zero columns to its fixed width, as
+    :func:`keras_seq.datasets.word_strips.model_input` pads them (column mask 0).
     """
     feature_shape = tuple(spec.shape[1:])
+    strip_width = feature_shape[1] if reads_word_strips(spec.shape) else None  # None: any width
     representative_data, input_range = calibration.unwrap(representative_data)
     if isinstance(representative_data, (list, tuple)):
         samples = [np.asarray(s, dtype=np.float32)[None] for s in representative_data]
@@ -110,6 +113,8 @@ def _calibration_batches(representative_data, spec, max_length=None, drop_channe
     for k, data in enumerate(samples):
         if max_length is not None and data.ndim >= 2 and 0 < data.shape[1] <= max_length:
             data = samples[k] = padded_to_length(data, max_length)
+        if strip_width and data.ndim == 4 and 0 < data.shape[2] < strip_width:
+            data = samples[k] = np.pad(data, [(0, 0), (0, 0), (0, strip_width - data.shape[2]), (0, 0)])
         if data.ndim != len(feature_shape) + 1 or any(
             d is not None and d != actual for d, actual in zip(feature_shape, data.shape[1:])
         ):

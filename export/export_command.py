@@ -136,8 +136,10 @@ def _calibration_samples(kind, fold):
         return bundled_inputs.word_samples(chosen)
     strips = bundled_inputs.training_word_strips(count, fold)
     print(f"int8 calibration: {len(strips)} word strips of the training folds (fold {fold} held out), "
-          "each at its own width: half training words as written, half random strings of their letters "
-          "drawn as pictures vary", flush=True)
+          "each at its own width (padded for a fixed-width file): a third training words as written, a third "
+          "random strings of their letters drawn as pictures vary, a third random strings in the training "
+          "faces' and fonts' handwriting; the widest "
+          f"{bundled_inputs.FULL_WIDTH_SHARE:.0%} stretched to the reader's full width", flush=True)
     return bundled_inputs.strip_samples(strips)
 
 

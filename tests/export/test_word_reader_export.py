@@ -100,11 +100,13 @@ def test_calibration_strips_come_from_the_training_folds_each_at_its_own_width()
     strips = bundled_inputs.training_word_strips(20, test_fold=RUN_FOLD)
     train, test = ocr_words.load_words().split(RUN_FOLD)
     training_texts = {ocr_words.decode(y) for y in train.labels}
-    assert len(strips) == 20 and all(text in training_texts for text in strips.texts[:10])
+    assert len(strips) == 20 and all(text in training_texts for text in strips.texts[:6])
     samples = bundled_inputs.strip_samples(strips)
     assert [s.shape for s in samples] == [(word_strips.HEIGHT, strip.shape[1], 2) for strip in strips.images]
     assert all(s[..., 1].min() == 1.0 and 0.0 <= s.min() and s.max() <= 1.0 for s in samples)  # no padding
     assert len({s.shape[1] for s in samples}) > 5
+    # the widest one is stretched to the reader's full width, so a fixed-width file calibrates every step
+    assert [s.shape[1] for s in samples].count(word_strips.MAX_WIDTH) == 1
     # the random strings are drawn from training letter images: same seed, same strips
     again = bundled_inputs.training_word_strips(20, test_fold=RUN_FOLD)
     assert again.texts == strips.texts and all(np.array_equal(a, b) for a, b in zip(again.images, strips.images))
@@ -145,6 +147,33 @@ def test_int8_file_matches_keras_at_each_strips_own_width(run_folder, int8_reade
         assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE
         np.testing.assert_array_equal(actual.argmax(-1), expected.argmax(-1))
         assert ctc.decode_ctc(actual[None], method="greedy")[0].text == text
+
+
+def test_int8_unrolled_file_keeps_the_fixed_width_loads_everywhere_and_matches_keras(run_folder, tmp_path):
+    """``recurrent="unroll"``: no loop for the calibrator, so int8 keeps the fixed width and the mask, and the
+    file loads in every runtime. Calibration strips at their own widths are padded to the width; one of the
+    taught word written over and over to the full width reaches the last steps. (At 64 columns, not the
+    saved 256, to convert in seconds: the unrolled file grows with its steps.)"""
+    _, model, strips = run_folder
+    width = 64
+    assert all(strip.shape[1] < width for strip in strips.images)
+    full_width = np.tile(strips.images[1], (1, -(-width // strips.images[1].shape[1])))[:, :width]
+    taught = bundled_inputs.strip_samples(word_strips.Strips(strips.images + [full_width], TEXTS + ["wide"]))
+    out = tmp_path / "reader-int8-unroll.tflite"
+    to_tflite(fixed_width_copy(model, width), out, quantization="int8", representative_data=taught * 10,
+              recurrent="unroll")
+    report = op_report(out)
+    assert report.loops == 0 and report.fused_recurrent == 0
+    assert {"compiled-model", "litert-js"} <= set(report.loads_in)
+    edge = EdgeModel(out, verify=False)
+    assert edge.input_shape == (1, word_strips.HEIGHT, width, 2) and edge.stateful_ops == 0
+    for strip, text in zip(strips.images, TEXTS):
+        expected = np.asarray(model(word_strips.model_input([strip])))[0]
+        actual = np.asarray(edge.predict(word_strips.model_input([strip], width=width)))[0, :len(expected)]
+        difference = np.abs(actual - expected)
+        assert difference.mean() <= MEAN_TOLERANCE and difference.max() <= MAX_TOLERANCE
+        np.testing.assert_array_equal(actual.argmax(-1), expected.argmax(-1))
+        assert word_image.read_word(edge, strip).text == text
 
 
 def test_infer_reads_a_png_with_the_int8_file_unpadded_in_both_interpreters(int8_reader, letters, draw_png, tmp_path,
