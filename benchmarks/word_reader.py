@@ -16,7 +16,13 @@ when ``model.keras`` is missing), then reads the fold's real word strips and
   classic interpreter only;
 - the int8 file that loads in every runtime (``int8-unroll``:
   ``--quantize int8 --recurrent unroll``, the same calibration padded to the
-  fixed 256 columns): the recurrence unrolled, no loop for the calibrator.
+  fixed 256 columns): the recurrence unrolled, no loop for the calibrator;
+- int8 weights with float activations, unrolled (``int8-weights-unroll``:
+  ``--quantize dynamic --recurrent unroll``), the small file LiteRT's GPU
+  accelerator can take whole.
+
+Each file's size, the runtimes that load it and the GPU verdict of its op
+report are printed beside its scores.
 
 It also reads natural handwriting no training run sees
 (``keras_seq.datasets.natural_writing.HELD_OUT_SETS``: the held-out Hershey
@@ -68,7 +74,7 @@ CALIBRATION_STRIPS = BUNDLED_CALIBRATION_INPUTS  # what keras-seq export calibra
 LATENCY_WORDS = 40
 REPEATS = 3
 NATURAL_SEEDS = (0, 1)
-RUNTIMES = ("keras", "float32", "int8", "int8-unroll")
+RUNTIMES = ("keras", "float32", "int8", "int8-unroll", "int8-weights-unroll")
 CANVAS_WORDS = pathlib.Path(__file__).resolve().parents[1] / "tests" / "demos" / "canvas_words.json"
 
 
@@ -223,13 +229,16 @@ def run_fold(fold, args):
     result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
     files = {"float32": (to_tflite(fixed), None),
              "int8": int8_file(dynamic, fold, "fused-lstm"),
-             "int8-unroll": int8_file(fixed, fold, "unroll")}
+             "int8-unroll": int8_file(fixed, fold, "unroll"),
+             "int8-weights-unroll": (to_tflite(fixed, quantization="dynamic", recurrent="unroll"), None)}
     edges = {}
     for runtime, (data_bytes, error) in files.items():
         result[f"{runtime}_bytes"], result[f"{runtime}_error"] = len(data_bytes) if data_bytes else None, error
         if data_bytes:
             edges[runtime] = EdgeModel(data_bytes, verify=False, num_threads=1)
-            result[f"{runtime}_loads_in"] = list(op_report(data_bytes).loads_in)
+            report = op_report(data_bytes)
+            result[f"{runtime}_loads_in"] = list(report.loads_in)
+            result[f"{runtime}_gpu"] = "whole" if report.gpu_delegated else "; ".join(report.gpu)
     for kind, strips in sets.items():
         for method in ctc.METHODS:
             result[f"keras_{kind}_{method}"] = scores_of(words.read_strips(dynamic, strips, method), strips)
@@ -281,12 +290,12 @@ def main(argv=None):
         print(f"fold {fold} ({result['epochs']} epochs): CER % / word accuracy %", flush=True)
         for runtime in RUNTIMES:
             if f"{runtime}_real_greedy" not in result:
-                print(f"  {runtime:<8} not available: {result[f'{runtime}_error']}")
+                print(f"  {runtime:<19} not available: {result[f'{runtime}_error']}")
                 continue
             if runtime != "keras":
-                print(f"  {runtime:<8} file: {result[f'{runtime}_bytes'] / 1024:.0f} KiB, loads in "
-                      + ", ".join(result[f"{runtime}_loads_in"]))
-            print(f"  {runtime:<8} real greedy {percent(result[f'{runtime}_real_greedy'])}  beam "
+                print(f"  {runtime:<19} file: {result[f'{runtime}_bytes'] / 1024:.0f} KiB, loads in "
+                      + ", ".join(result[f"{runtime}_loads_in"]) + f"; GPU accelerator: {result[f'{runtime}_gpu']}")
+            print(f"  {runtime:<19} real greedy {percent(result[f'{runtime}_real_greedy'])}  beam "
                   f"{percent(result[f'{runtime}_real_beam'])} | synthetic greedy "
                   f"{percent(result[f'{runtime}_synthetic_greedy'])}  beam "
                   f"{percent(result[f'{runtime}_synthetic_beam'])} | "
@@ -311,7 +320,7 @@ def main(argv=None):
             if all(key in r for r in results):
                 cer = statistics.mean(r[key]["cer"] for r in results)
                 accuracy = statistics.mean(r[key]["word_accuracy"] for r in results)
-                print(f"  {runtime:<8} {kind:<52} CER {100 * cer:6.2f} %  word accuracy {100 * accuracy:6.2f} %")
+                print(f"  {runtime:<19} {kind:<52} CER {100 * cer:6.2f} %  word accuracy {100 * accuracy:6.2f} %")
     latencies = {k: statistics.median(r["latency_seconds"][k] for r in results if k in r["latency_seconds"])
                  for k in RUNTIMES if any(k in r["latency_seconds"] for r in results)}
     ratio = (f"; float32 .tflite / Keras = {latencies['float32'] / latencies['keras']:.2f}"
