@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from keras_seq.demos import figures
-from keras_seq import cli
+from keras_seq import cli, saving
 
 
 def _assert_pngs(paths, min_size=(300, 200)):
@@ -45,7 +45,7 @@ def test_options_that_do_not_apply_are_refused(tmp_path, capsys):
 def test_a_model_file_that_is_not_a_digit_model_is_refused(tmp_path, capsys):
     not_digits = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
     path = tmp_path / "tabular.keras"
-    not_digits.save(path)
+    saving.save_model(not_digits, path)
     assert cli.main(["demo", "digits", "--fast", "--model", str(path), "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert "is not a digit model" in error and "(5,) to 3 outputs" in error
@@ -94,11 +94,12 @@ def test_a_saved_digit_model_loads_for_the_demo(tmp_path, trained_cnn, mnist_sma
     from keras_seq.demos import model_files
 
     path = tmp_path / "mine.keras"
-    trained_cnn.save(path)
-    loaded = model_files.load_digit_model(path)
+    trained_cnn.save(path)  # the user's own Keras file: no digest, which the loader says once
+    with pytest.warns(saving.UnverifiedModelWarning, match="carries no digest"):
+        loaded = model_files.load_digit_model(path)
     images = mnist_small[2][:4]
     np.testing.assert_allclose(loaded.predict(images, verbose=0), trained_cnn.predict(images, verbose=0), atol=1e-6)
-    with pytest.raises(ValueError, match="is not a handwriting model"):
+    with pytest.raises(ValueError, match="is not a handwriting model"), pytest.warns(saving.UnverifiedModelWarning):
         model_files.load_handwriting_model(path)
     (tmp_path / "weights.h5").write_bytes(b"")
     with pytest.raises(ValueError, match="not a .keras model file"):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from keras_seq import saving
 from keras_seq.demos import occlusion, saliency
 from keras_seq.models import lenet5
 
@@ -16,7 +17,7 @@ def test_bad_count_and_missing_model_print_one_clear_line(main, tmp_path, capsys
 
 def test_saliency_entry_point_writes_the_four_figures(tmp_path, capsys):
     model_path = tmp_path / "digits.keras"
-    lenet5("modern").save(model_path)
+    saving.save_model(lenet5("modern"), model_path)
     out = tmp_path / "figures"
     assert saliency.main(["--model", str(model_path), "--out", str(out), "--count", "2"]) == 0
     written = capsys.readouterr().out

@@ -9,7 +9,7 @@ from PIL import Image
 from keras_seq.export import EdgeModel
 from keras_seq.export.bundled_inputs import digits
 from keras_seq.export.digit_image import load_digit_image
-from keras_seq import cli
+from keras_seq import cli, saving
 from keras_seq.models import handwriting, lenet5
 
 
@@ -20,7 +20,7 @@ def folder(tmp_path_factory):
 
 def test_export_int8_digits_prints_size_ops_and_parity_then_infer_reads_a_png(folder, capsys):
     model_path = folder / "lenet.keras"
-    lenet5("modern").save(model_path)
+    saving.save_model(lenet5("modern"), model_path)
     out = folder / "lenet.tflite"
     assert cli.main(["export", str(model_path), "--quantize", "int8", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -41,7 +41,7 @@ def test_export_int8_digits_prints_size_ops_and_parity_then_infer_reads_a_png(fo
 
 def test_export_handwriting_at_a_fixed_length_runs_everywhere_and_infer_reads_a_word(folder, capsys):
     model_path = folder / "words.keras"
-    handwriting(units=8, filters=(4, 8), features=8).save(model_path)
+    saving.save_model(handwriting(units=8, filters=(4, 8), features=8), model_path)
     out = folder / "words.tflite"
     assert cli.main(["export", str(model_path), "--out", str(out), "--max-length", "14"]) == 0
     printed = capsys.readouterr().out
@@ -59,7 +59,7 @@ def test_export_int8_handwriting_unrolled_at_a_fixed_length_calibrates_on_padded
     """The bundled calibration words come at their own lengths; a fixed-length file pads them (it refused
     them: 'samples of shape (9, 16, 8, 1); expected (14, 16, 8, 1)'), and the int8 file loads everywhere."""
     model_path = folder / "words-int8.keras"
-    handwriting(units=8, filters=(4, 8), features=8).save(model_path)
+    saving.save_model(handwriting(units=8, filters=(4, 8), features=8), model_path)
     out = folder / "words-int8.tflite"
     argv = ["export", str(model_path), "--out", str(out), "--max-length", "14", "--quantize", "int8",
             "--recurrent", "unroll"]

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq import cli
+from keras_seq import cli, saving
 from keras_seq.export import EdgeModel, op_report, to_tflite
 from keras_seq.export.export_options import QUANTIZATIONS
 from keras_seq.layers import LSTM
@@ -68,7 +68,7 @@ def test_to_tflite_from_python_prints_nothing(capfd):
 
 def test_the_export_command_writes_batch_1_unless_asked_for_a_dynamic_batch(tmp_path, capsys):
     model_path = tmp_path / "lenet.keras"
-    lenet5("modern").save(model_path)
+    saving.save_model(lenet5("modern"), model_path)
     portable, dynamic = tmp_path / "portable.tflite", tmp_path / "dynamic.tflite"
     assert cli.main(["export", str(model_path), "--out", str(portable)]) == 0
     assert "litert-js: yes" in capsys.readouterr().out
@@ -83,6 +83,6 @@ def test_the_export_command_writes_batch_1_unless_asked_for_a_dynamic_batch(tmp_
 
 def test_the_export_command_says_what_int8_was_calibrated_on(tmp_path, capsys):
     model_path = tmp_path / "lenet.keras"
-    lenet5("modern").save(model_path)
+    saving.save_model(lenet5("modern"), model_path)
     assert cli.main(["export", str(model_path), "--quantize", "int8", "--out", str(tmp_path / "q.tflite")]) == 0
     assert "int8 calibration: the first 200 MNIST training digits" in capsys.readouterr().out
