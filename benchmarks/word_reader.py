@@ -22,7 +22,9 @@ when ``model.keras`` is missing), then reads the fold's real word strips and
   accelerator can take whole.
 
 Each file's size, the runtimes that load it and the GPU verdict of its op
-report are printed beside its scores.
+report are printed beside its scores; ``--browser N`` runs the fixed-width
+files in LiteRT.js on wasm and WebGPU (Chromium's software adapter) on N
+real strips and counts the readings equal to Python's.
 
 It also reads natural handwriting no training run sees
 (``keras_seq.datasets.natural_writing.HELD_OUT_SETS``: the held-out Hershey
@@ -219,6 +221,41 @@ def int8_file(model, fold, recurrent):
         return None, f"{type(error).__name__}: {error}"
 
 
+def in_browser(files, strips, count):
+    """Each portable file (fixed width) run in LiteRT.js on wasm and WebGPU (Chromium's software adapter) on the
+    first ``count`` strips: {file: {accelerator: {"same_reading", "largest_difference", "whole", "words"}}},
+    readings and probabilities against the same file in Python (greedy, as the page decodes)."""
+    from keras_seq.demos.browser_runner import BrowserRunner
+
+    results = {}
+    with BrowserRunner() as browser:
+        for name, data in files.items():
+            edge = EdgeModel(data, verify=False)
+            width = edge.input_shape[2]
+            if width < 0:
+                continue  # a dynamic width: LiteRT.js does not load it
+            results[name] = {}
+            for accelerator in ("wasm", "webgpu"):
+                same, largest, whole = 0, 0.0, True
+                for strip in strips.images[:count]:
+                    x = word_strips.model_input([strip], width=width)
+                    expected = edge.predict(x)
+                    try:
+                        run = browser.run(data, x, accelerator=accelerator)
+                    except RuntimeError as error:  # e.g. a loop on WebGPU: LiteRT.js cannot split it
+                        results[name][accelerator] = {"error": str(error).splitlines()[0][:200]}
+                        break
+                    whole = whole and run.ran_on == accelerator and run.fully_accelerated
+                    largest = max(largest, float(np.abs(run.output - expected).max()))
+                    steps = strip.shape[1] // 2
+                    same += (ctc.decode_ctc(run.output[:, :steps], method="greedy")[0].text
+                             == ctc.decode_ctc(expected[:, :steps], method="greedy")[0].text)
+                else:
+                    results[name][accelerator] = {"same_reading": same, "words": min(count, len(strips)),
+                                                  "largest_difference": largest, "whole": whole}
+    return results
+
+
 def run_fold(fold, args):
     fixed, trained = trained_model(args.runs, fold, args.epochs)
     dynamic = fixed_width_copy(fixed, None)
@@ -246,6 +283,9 @@ def run_fold(fold, args):
             for method, scores in tflite_scores(edge, strips).items():
                 result[f"{runtime}_{kind}_{method}"] = scores
 
+    if args.browser:
+        portable = {name: file_bytes for name, (file_bytes, _) in files.items() if file_bytes and name != "int8"}
+        result["browser"] = in_browser(portable, data.test_real, args.browser)
     result["by_writer"] = by_writer(dynamic, args.limit)
     forward = tf.function(lambda x: dynamic(x, training=False),
                           input_signature=[tf.TensorSpec((1, word_strips.HEIGHT, None, 2))])
@@ -278,6 +318,9 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the results here")
     parser.add_argument("--canvas", action="store_true",
                         help="also write the recorded words on the web page's canvas in Chromium (first fold)")
+    parser.add_argument("--browser", type=int, default=0, metavar="N",
+                        help="also run the fixed-width files in LiteRT.js on wasm and WebGPU (Chromium's software "
+                             "adapter) on the first N real strips")
     parser.add_argument("--figure", default=None, help="draw what the first fold's reader reads here (PNG)")
     parser.add_argument("--canvas-screenshot", default=None, help="with --canvas: the write panel after the first word")
     args = parser.parse_args(argv)
@@ -307,6 +350,12 @@ def main(argv=None):
         for name, writers in result["by_writer"].items():
             print(f"  keras    {name}, each writer alone (beam): "
                   + "; ".join(f"{writer} {percent(scores)}" for writer, scores in writers.items()))
+        for name, accelerators in result.get("browser", {}).items():
+            print(f"  {name:<19} in LiteRT.js: " + "; ".join(
+                f"{accelerator} failed: {r['error']}" if "error" in r else
+                f"{accelerator} {r['same_reading']}/{r['words']} real words read as in Python, largest "
+                f"probability difference {r['largest_difference']:.1e}, {'whole' if r['whole'] else 'NOT whole'} "
+                f"on {accelerator}" for accelerator, r in accelerators.items()))
         if "canvas" in result:
             right = sum(text == read for text, read in result["canvas"])
             print(f"  canvas (Chromium, LiteRT.js, mouse events, greedy): {right}/{len(result['canvas'])} words: "
