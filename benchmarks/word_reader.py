@@ -210,10 +210,9 @@ def latency(read_one, strips):
     return statistics.median(medians)
 
 
-def int8_file(model, fold, recurrent):
-    """``(file bytes, None)`` or ``(None, why not)``: ``model`` as int8 with ``recurrent``, calibrated as
-    ``keras-seq export --quantize int8`` calibrates it."""
-    samples = bundled_inputs.strip_samples(bundled_inputs.training_word_strips(CALIBRATION_STRIPS, fold))
+def int8_file(model, samples, recurrent):
+    """``(file bytes, None)`` or ``(None, why not)``: ``model`` as int8 with ``recurrent``, calibrated on
+    ``samples`` (what ``keras-seq export --quantize int8`` calibrates on)."""
     try:
         with quiet_native_output():  # the calibrator's "fully_quantize: ..." line
             return to_tflite(model, quantization="int8", representative_data=samples, recurrent=recurrent), None
@@ -235,11 +234,11 @@ def in_browser(files, strips, count):
             if width < 0:
                 continue  # a dynamic width: LiteRT.js does not load it
             results[name] = {}
+            inputs = [word_strips.model_input([strip], width=width) for strip in strips.images[:count]]
+            expected_outputs = [edge.predict(x) for x in inputs]
             for accelerator in ("wasm", "webgpu"):
                 same, largest, whole = 0, 0.0, True
-                for strip in strips.images[:count]:
-                    x = word_strips.model_input([strip], width=width)
-                    expected = edge.predict(x)
+                for strip, x, expected in zip(strips.images, inputs, expected_outputs):
                     try:
                         run = browser.run(data, x, accelerator=accelerator)
                     except RuntimeError as error:  # e.g. a loop on WebGPU: LiteRT.js cannot split it
@@ -264,9 +263,10 @@ def run_fold(fold, args):
     if args.limit:
         sets = {k: word_strips.Strips(v.images[:args.limit], v.texts[:args.limit]) for k, v in sets.items()}
     result = {"fold": fold, "epochs": trained["epochs"], "training_words": trained["training_words"]}
+    calibration = bundled_inputs.strip_samples(bundled_inputs.training_word_strips(CALIBRATION_STRIPS, fold))
     files = {"float32": (to_tflite(fixed), None),
-             "int8": int8_file(dynamic, fold, "fused-lstm"),
-             "int8-unroll": int8_file(fixed, fold, "unroll"),
+             "int8": int8_file(dynamic, calibration, "fused-lstm"),
+             "int8-unroll": int8_file(fixed, calibration, "unroll"),
              "int8-weights-unroll": (to_tflite(fixed, quantization="dynamic", recurrent="unroll"), None)}
     edges = {}
     for runtime, (data_bytes, error) in files.items():
